@@ -1,0 +1,110 @@
+"""Tidy results and the per-variant summary.
+
+``runs.csv`` has one row per (dataset, variant, seed, epoch, metric). Per-epoch
+metrics sit at epochs 1..E; the test metrics and run facts (parameters, wall
+seconds) sit at the run's last epoch, the epoch whose weights were evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+RUN_COLUMNS = ["dataset", "variant", "seed", "epoch", "metric", "value"]
+EPOCH_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+FINAL_METRICS = ["test_loss", "test_accuracy", "test_macro_f1"]
+RUN_FACTS = ["parameters", "wall_seconds", "peak_rss_mb"]
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 9999
+BOOTSTRAP_SEED = 0
+
+
+def tidy_run(dataset: str, variant: str, seed: int, history: pd.DataFrame, metrics: Mapping, metadata: Mapping) -> pd.DataFrame:
+    """The long-format rows of one run."""
+    per_epoch = history.melt(id_vars="epoch", value_vars=EPOCH_METRICS, var_name="metric")
+    last = int(history["epoch"].max())
+    final = pd.DataFrame(
+        [(last, key, float(metrics[key])) for key in FINAL_METRICS]
+        + [(last, key, float(metadata[key])) for key in RUN_FACTS]
+    , columns=["epoch", "metric", "value"])
+    rows = pd.concat([per_epoch, final], ignore_index=True)
+    rows.insert(0, "seed", int(seed))
+    rows.insert(0, "variant", variant)
+    rows.insert(0, "dataset", dataset)
+    return rows[RUN_COLUMNS]
+
+
+def read_run(dataset: str, variant: str, seed: int, history_csv, metrics_json, metadata_json) -> pd.DataFrame:
+    history = pd.read_csv(history_csv)
+    metrics = json.loads(Path(metrics_json).read_text())
+    metadata = json.loads(Path(metadata_json).read_text())
+    return tidy_run(dataset, variant, seed, history, metrics, metadata)
+
+
+def collect(runs: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(list(runs), ignore_index=True)
+    return frame.sort_values(["dataset", "variant", "seed", "metric", "epoch"], ignore_index=True)
+
+
+def final_values(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (dataset, variant, seed) with the final metrics and run facts as columns."""
+    final = runs[runs["metric"].isin(FINAL_METRICS + RUN_FACTS)]
+    wide = final.pivot_table(index=["dataset", "variant", "seed"], columns="metric", values="value", aggfunc="first")
+    seconds = runs[runs["metric"] == "seconds"].groupby(["dataset", "variant", "seed"])["value"]
+    wide["seconds_per_epoch"] = seconds.mean()
+    wide["train_seconds"] = seconds.sum()
+    wide["epochs"] = seconds.count()
+    return wide.reset_index()
+
+
+def bootstrap_ci(values: np.ndarray) -> tuple[float, float]:
+    """95% bootstrap CI of the mean over seeds; NaN when it is undefined (n < 2)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    if np.all(values == values[0]):
+        return float(values[0]), float(values[0])
+    result = stats.bootstrap(
+        (values,),
+        np.mean,
+        confidence_level=CONFIDENCE,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Per (dataset, variant): the test-accuracy distribution over seeds and the costs."""
+    notebook = notebook or {}
+    rows = []
+    for (dataset, variant), group in final_values(runs).groupby(["dataset", "variant"], sort=True):
+        accuracy = group["test_accuracy"].to_numpy()
+        low, high = bootstrap_ci(accuracy)
+        rows.append(
+            {
+                "dataset": dataset,
+                "variant": variant,
+                "n": len(accuracy),
+                "accuracy_mean": accuracy.mean(),
+                "accuracy_std": accuracy.std(ddof=1) if len(accuracy) > 1 else float("nan"),
+                "accuracy_ci_low": low,
+                "accuracy_ci_high": high,
+                "accuracy_min": accuracy.min(),
+                "accuracy_max": accuracy.max(),
+                "macro_f1_mean": group["test_macro_f1"].mean(),
+                "parameters": int(group["parameters"].iloc[0]),
+                "seconds_per_epoch": group["seconds_per_epoch"].mean(),
+                "train_seconds": group["train_seconds"].mean(),
+                "notebook_accuracy": notebook.get(variant, float("nan")),
+            }
+        )
+    summary = pd.DataFrame(rows)
+    return summary.sort_values(["dataset", "accuracy_mean"], ascending=[True, False], ignore_index=True)

@@ -1,0 +1,131 @@
+"""Config validation and the canonical config slices each rule receives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config that the workflow refuses, with a message naming key and value."""
+
+
+def _location(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(error) -> str:
+    """One line naming the offending key, its value and what was expected."""
+    where = _location(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"{where}: unknown key(s) {', '.join(map(repr, extra))}{hint}"
+    if error.validator == "propertyNames":
+        return f"{where}: invalid name {error.instance!r}: {error.message}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"{where} = {json.dumps(error.instance)}: {error.message}"
+
+
+def load_schema(schema_path: str | Path) -> dict:
+    with open(schema_path) as handle:
+        return yaml.safe_load(handle)
+
+
+def coerce_command_line(config: dict) -> dict:
+    """Type the items of lists given with ``--config`` (``seeds=[0,1]``), in place.
+
+    Snakemake parses such a list with YAML's BaseLoader, which leaves every item a
+    string; read each string item as a YAML scalar so that "0" becomes 0 while
+    "x" stays "x" (and is then rejected by the schema, by name).
+    """
+    for key, value in config.items():
+        if isinstance(value, dict):
+            coerce_command_line(value)
+        elif isinstance(value, list):
+            config[key] = [_scalar(item) for item in value]
+    return config
+
+
+def _scalar(item):
+    if not isinstance(item, str):
+        return item
+    try:
+        parsed = yaml.safe_load(item)
+    except yaml.YAMLError:
+        return item
+    return parsed if isinstance(parsed, (int, float)) and not isinstance(parsed, bool) else item
+
+
+def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
+    """Raise ConfigError listing every problem, each with its key path and value."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(load_schema(schema_path))
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [_describe(e) for e in errors]
+    problems += _semantic_problems(config) if not problems else []
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
+    """Checks that JSON Schema cannot express."""
+    problems = []
+    for name in config.get("notebook", {}):
+        if name not in config["variants"]:
+            problems.append(f"notebook.{name}: no variant named {name!r} in variants")
+    return problems
+
+
+def canonical(value: Any) -> str:
+    """Sorted, compact JSON: equal content gives an equal string, whatever the key order."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def train_slice(config: Mapping[str, Any], dataset: str, variant: str) -> str:
+    """Everything that determines a training run except its seed, canonically encoded.
+
+    Snakemake compares this string to the one recorded for an existing output, so
+    editing one variant (or one dataset) marks only its own jobs as stale.
+    """
+    return canonical(
+        {
+            # The data itself reaches the job as its input file; of the dataset's
+            # settings only the model-shaping one belongs here.
+            "embedding_dim": config["datasets"][dataset]["embedding_dim"],
+            "variant": config["variants"][variant],
+            "epochs": config["epochs"],
+            "batch_size": config["batch_size"],
+            "validation_split": config["validation_split"],
+        }
+    )
+
+
+def pad_slice(config: Mapping[str, Any], dataset: str) -> str:
+    spec = config["datasets"][dataset]
+    return canonical({key: spec[key] for key in ("num_words", "maxlen", "padding")})
+
+
+def download_slice(config: Mapping[str, Any], dataset: str) -> str:
+    spec = config["datasets"][dataset]
+    return canonical({"filename": f"{dataset}.npz", "url": spec["url"], "sha256": spec["sha256"]})
+
+
+def report_slice(config: Mapping[str, Any]) -> str:
+    return canonical(
+        {
+            "datasets": config["datasets"],
+            "variants": config["variants"],
+            "seeds": config["seeds"],
+            "epochs": config["epochs"],
+            "batch_size": config["batch_size"],
+            "validation_split": config["validation_split"],
+            "notebook": config.get("notebook", {}),
+        }
+    )

@@ -1,0 +1,170 @@
+"""Getting, verifying and preparing the datasets.
+
+Reuters is read exactly as ``keras.datasets.reuters.load_data`` reads it; the
+file is verified by sha256 before anything unpickles it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from rnnbench.io import atomic_path
+
+# The semantics of keras.datasets.reuters.load_data.
+SHUFFLE_SEED = 113
+START_CHAR = 1
+OOV_CHAR = 2
+INDEX_FROM = 3
+TEST_SPLIT = 0.2
+
+
+class DataError(RuntimeError):
+    """A data file is missing, unreachable or not the file we expect."""
+
+
+def sha256sum(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def keras_cache_dir() -> Path:
+    """Where Keras caches datasets: $KERAS_HOME/datasets, default ~/.keras/datasets."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+def verify(path: str | Path, expected_sha256: str) -> None:
+    actual = sha256sum(path)
+    if actual != expected_sha256:
+        raise DataError(
+            f"{path}: sha256 mismatch: expected {expected_sha256}, got {actual}. "
+            "The file is corrupt, truncated or not the expected dataset; it was not loaded."
+        )
+
+
+def fetch(filename: str, url: str, sha256: str, destination: str | Path) -> str:
+    """Place a verified copy of a dataset file at ``destination``; return where it came from.
+
+    The Keras cache is tried first, then ``url``. The copy is written next to the
+    destination and renamed only once its hash is right, so a failure never
+    leaves a file behind at ``destination``.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    cached = keras_cache_dir() / filename
+    problems = []
+    if cached.is_file():
+        actual = sha256sum(cached)
+        if actual == sha256:
+            _atomic_copy(lambda out: _copy_file(cached, out), destination, sha256)
+            return str(cached)
+        problems.append(f"cached file {cached} has sha256 {actual}, expected {sha256}")
+    else:
+        problems.append(f"no cached file at {cached}")
+    try:
+        _atomic_copy(lambda out: _download(url, out), destination, sha256)
+        return url
+    except (OSError, DataError) as error:  # urllib's URLError is an OSError
+        problems.append(f"download from {url} failed: {error}")
+    raise DataError(
+        f"could not obtain {filename}:\n  - "
+        + "\n  - ".join(problems)
+        + f"\nTo work offline, place the file with sha256 {sha256} at {cached} "
+        "(or set KERAS_HOME to the folder above a datasets/ folder holding it)."
+    )
+
+
+def _copy_file(source: Path, out) -> None:
+    with open(source, "rb") as handle:
+        shutil.copyfileobj(handle, out)
+
+
+def _download(url: str, out) -> None:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        shutil.copyfileobj(response, out)
+
+
+def _atomic_copy(write, destination: Path, sha256: str) -> None:
+    with atomic_path(destination) as tmp:
+        with open(tmp, "wb") as handle:
+            write(handle)
+        verify(tmp, sha256)
+
+
+def load_raw_reuters(path: str | Path, sha256: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ragged sequences and labels of a Reuters-format npz, verified before loading."""
+    verify(path, sha256)
+    with np.load(path, allow_pickle=True) as archive:
+        return archive["x"], archive["y"]
+
+
+def reuters_split(
+    xs: np.ndarray, labels: np.ndarray, num_words: int, maxlen: int
+) -> tuple[tuple[list, np.ndarray], tuple[list, np.ndarray]]:
+    """``keras.datasets.reuters.load_data(num_words=..., maxlen=...)`` on already loaded arrays.
+
+    Shuffle with seed 113, prepend the start char and shift by index_from, drop
+    sequences not shorter than maxlen, map words >= num_words to the OOV char,
+    then split 80/20.
+    """
+    indices = np.arange(len(xs))
+    np.random.RandomState(SHUFFLE_SEED).shuffle(indices)
+    xs, labels = xs[indices], labels[indices]
+    sequences = [[START_CHAR] + [w + INDEX_FROM for w in x] for x in xs]
+    kept = [i for i, seq in enumerate(sequences) if len(seq) < maxlen]
+    sequences = [[w if w < num_words else OOV_CHAR for w in sequences[i]] for i in kept]
+    labels = np.asarray(labels)[kept]
+    cut = int(len(sequences) * (1 - TEST_SPLIT))
+    return (sequences[:cut], labels[:cut]), (sequences[cut:], labels[cut:])
+
+
+def pad(sequences: Sequence[Sequence[int]], maxlen: int, padding: str) -> np.ndarray:
+    """``keras.utils.pad_sequences(sequences, maxlen, padding=padding)`` for int sequences.
+
+    Sequences longer than maxlen are cut as Keras cuts them by default (keeping the end).
+    """
+    out = np.zeros((len(sequences), maxlen), dtype="int32")
+    for row, seq in enumerate(sequences):
+        seq = list(seq)[-maxlen:]
+        if not seq:
+            continue
+        if padding == "post":
+            out[row, : len(seq)] = seq
+        else:
+            out[row, -len(seq) :] = seq
+    return out
+
+
+def prepare_reuters(raw_path, sha256: str, num_words: int, maxlen: int, padding: str) -> dict:
+    """The padded train/test arrays the training jobs consume."""
+    xs, labels = load_raw_reuters(raw_path, sha256)
+    (x_train, y_train), (x_test, y_test) = reuters_split(xs, labels, num_words, maxlen)
+    return {
+        "x_train": pad(x_train, maxlen, padding),
+        "y_train": np.asarray(y_train, dtype="int64"),
+        "x_test": pad(x_test, maxlen, padding),
+        "y_test": np.asarray(y_test, dtype="int64"),
+        "num_classes": np.int64(int(np.max(labels)) + 1),
+        "num_words": np.int64(num_words),
+    }
+
+
+def save_padded(arrays: dict, path: str | Path) -> None:
+    """Write the padded arrays as a plain (pickle-free) npz, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_padded(path: str | Path) -> dict:
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}

@@ -1,0 +1,42 @@
+"""Test-set metrics of one trained run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """Counts with true classes as rows and predicted classes as columns."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return matrix
+
+
+def macro_f1(matrix: np.ndarray) -> float:
+    """Unweighted mean F1 over the classes that occur in the truth or the predictions.
+
+    Matches scikit-learn's ``f1_score(average="macro", zero_division=0)``: a class
+    absent from both is left out, and a class never predicted scores 0.
+    """
+    true_positive = np.diag(matrix).astype(float)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    present = (support + predicted) > 0
+    denominator = support + predicted
+    f1 = np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
+    return float(f1[present].mean())
+
+
+def evaluate(model, x_test, y_test, num_classes: int, batch_size: int = 256) -> dict:
+    probabilities = model.predict(x_test, batch_size=batch_size, verbose=0)
+    y_pred = probabilities.argmax(axis=1)
+    picked = probabilities[np.arange(len(y_test)), y_test]
+    loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
+    matrix = confusion_matrix(y_test, y_pred, num_classes)
+    return {
+        "test_loss": loss,
+        "test_accuracy": float(np.mean(y_pred == y_test)),
+        "test_macro_f1": macro_f1(matrix),
+        "test_rows": int(len(y_test)),
+        "confusion_matrix": matrix.tolist(),
+    }

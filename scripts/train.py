@@ -1,0 +1,21 @@
+"""Snakemake adapter: train one (dataset, variant, seed) run; Keras's progress goes to the log."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
+from rnnbench.data import load_padded
+from rnnbench.io import atomic_path, log_to, write_csv, write_json
+from rnnbench.training import train
+
+log_to(snakemake.log[0])
+
+spec = json.loads(snakemake.params.spec)
+model, history, metadata = train(
+    load_padded(snakemake.input.data), spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads
+)
+with atomic_path(snakemake.output.model) as tmp:
+    model.save(tmp)
+write_csv(history, snakemake.output.history)
+write_json(dict(metadata, spec=spec), snakemake.output.metadata)

@@ -1,0 +1,54 @@
+# Helpers shared by the rules: config validation, the run grid and each rule's config slice.
+import sys
+
+from snakemake.exceptions import WorkflowError
+
+sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
+from rnnbench import config as rnnbench_config
+
+try:
+    rnnbench_config.coerce_command_line(config)
+    rnnbench_config.validate_config(
+        config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+    )
+except rnnbench_config.ConfigError as error:
+    raise WorkflowError(f"rnnbench: {error}") from None
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    variant="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    seed=r"\d+",
+
+
+RUN_DIR = "results/runs/{dataset}/{variant}/seed{seed}"
+
+RUNS = [
+    (dataset, variant, seed)
+    for dataset in sorted(config["datasets"])
+    for variant in config["variants"]
+    for seed in config["seeds"]
+]
+
+
+def run_files(pattern):
+    """``pattern`` (under RUN_DIR) for every run of the study, in RUNS order."""
+    return [
+        f"{RUN_DIR}/{pattern}".format(dataset=d, variant=v, seed=s) for d, v, s in RUNS
+    ]
+
+
+def train_spec(wildcards):
+    return rnnbench_config.train_slice(config, wildcards.dataset, wildcards.variant)
+
+
+def pad_spec(wildcards):
+    return rnnbench_config.pad_slice(config, wildcards.dataset)
+
+
+def download_source(wildcards):
+    return rnnbench_config.download_slice(config, wildcards.dataset)
+
+
+def dataset_sha256(wildcards):
+    return config["datasets"][wildcards.dataset]["sha256"]

@@ -1,0 +1,12 @@
+rule download:
+    """A verified copy of the dataset file: from the Keras cache if it holds the right file, else its URL."""
+    output:
+        "data/raw/{dataset}.npz",
+    params:
+        source=download_source,
+    conda:
+        "../envs/rnnbench.yaml"
+    log:
+        "logs/download/{dataset}.log",
+    script:
+        "../../scripts/download.py"

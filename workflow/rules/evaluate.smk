@@ -1,0 +1,17 @@
+rule evaluate:
+    """Test loss, accuracy, macro-F1 and confusion matrix of one run."""
+    input:
+        data="data/padded/{dataset}.npz",
+        model=f"{RUN_DIR}/model.keras",
+    output:
+        f"{RUN_DIR}/metrics.json",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/rnnbench.yaml"
+    log:
+        "logs/evaluate/{dataset}/{variant}/seed{seed}.log",
+    script:
+        "../../scripts/evaluate.py"

@@ -1,0 +1,20 @@
+rule train:
+    """One run: the variant's model trained under one seed."""
+    input:
+        data="data/padded/{dataset}.npz",
+    output:
+        history=f"{RUN_DIR}/history.csv",
+        model=f"{RUN_DIR}/model.keras",
+        metadata=f"{RUN_DIR}/run.json",
+    params:
+        spec=train_spec,
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/rnnbench.yaml"
+    log:
+        "logs/train/{dataset}/{variant}/seed{seed}.log",
+    script:
+        "../../scripts/train.py"
