@@ -22,8 +22,12 @@ def configure_tensorflow(threads: int, seed: int) -> None:
     import keras
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    threading = tf.config.threading
+    if (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()) != (threads, threads):
+        # Raises RuntimeError once TensorFlow has initialised its thread pools:
+        # a job must call this first, and does.
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(threads)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
@@ -94,7 +98,7 @@ def train(
         "epochs_run": len(history),
         "train_rows": int(round(len(x_train) * (1 - spec["validation_split"]))),
         "validation_rows": len(x_train) - int(round(len(x_train) * (1 - spec["validation_split"]))),
-        "threads": threads,
+        "threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,

@@ -1,0 +1,139 @@
+"""Shared fixtures: synthetic data in Keras's npz format and real Snakemake runs in temp dirs."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from rnnbench.data import sha256sum
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_configure(config):
+    """In-process TensorFlow runs like a 1-thread job; thread pools are fixed once created."""
+    from rnnbench.training import configure_tensorflow
+
+    configure_tensorflow(threads=1, seed=0)
+
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "scripts", "rnnbench"]
+REUTERS_SHA256 = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
+
+
+def shared_data_dir() -> Path:
+    return Path(os.environ.get("RNNBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def real_reuters() -> Path:
+    """The real Keras reuters.npz; CI sets RNNBENCH_REQUIRE_DATA=1 so that its absence fails."""
+    path = shared_data_dir() / "reuters.npz"
+    if not path.is_file():
+        if os.environ.get("RNNBENCH_REQUIRE_DATA") == "1":
+            pytest.fail(f"{path} is missing and RNNBENCH_REQUIRE_DATA=1")
+        pytest.skip(f"{path} not present (set RNNBENCH_SHARED_DATA)")
+    return path
+
+
+def synthetic_reuters(path: Path, documents: int = 240, classes: int = 4, vocabulary: int = 32, seed: int = 0) -> str:
+    """A small Reuters-format npz (ragged object arrays, pickled like Keras's file); returns its sha256.
+
+    Each class favours its own band of word ids, so a model can learn something in an epoch.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, size=documents)
+    band = vocabulary // classes
+    xs = np.empty(documents, dtype=object)
+    for i, label in enumerate(labels):
+        length = int(rng.integers(3, 30))
+        own = rng.integers(label * band, (label + 1) * band, size=length)
+        noise = rng.integers(0, vocabulary, size=length)
+        xs[i] = [int(w) + 1 for w in np.where(rng.random(length) < 0.7, own, noise)]
+    np.savez(path, x=xs, y=labels.astype("int64"))
+    return sha256sum(path)
+
+
+TINY_VARIANTS = {
+    "lstm": {"cell": "lstm", "layers": 1, "units": 4, "recurrent_initializer": "orthogonal",
+             "dropout": 0.0, "recurrent_dropout": 0.0},
+    "deep_rnn": {"cell": "simple_rnn", "layers": 2, "units": 4, "recurrent_initializer": "glorot_uniform",
+                 "dropout": 0.0, "recurrent_dropout": 0.0},
+}
+
+
+def tiny_config(sha256: str, **overrides) -> dict:
+    config = {
+        "seeds": [0, 1],
+        "epochs": 1,
+        "batch_size": 16,
+        "validation_split": 0.25,
+        "threads": 1,
+        "datasets": {
+            "reuters": {
+                "num_words": 40, "maxlen": 25, "embedding_dim": 8, "padding": "post",
+                "url": "http://127.0.0.1:9/unreachable/reuters.npz", "sha256": sha256,
+            }
+        },
+        "variants": copy.deepcopy(TINY_VARIANTS),
+        "notebook": {"lstm": 0.726},
+    }
+    config.update(overrides)
+    return config
+
+
+class Workflow:
+    """A copy of the workflow in a temp dir, with its own Keras cache, run by the real snakemake CLI."""
+
+    def __init__(self, root: Path, keras_home: Path):
+        self.root = root
+        self.keras_home = keras_home
+
+    def config_sha256(self) -> str:
+        return sha256sum(self.keras_home / "datasets" / "reuters.npz")
+
+    def write_config(self, config: dict) -> None:
+        (self.root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def run(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+        env = dict(os.environ, KERAS_HOME=str(self.keras_home), MPLBACKEND="Agg")
+        result = subprocess.run(
+            [SNAKEMAKE, *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+@pytest.fixture
+def workflow(tmp_path) -> Workflow:
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, root / name)
+    keras_home = tmp_path / "keras"
+    (keras_home / "datasets").mkdir(parents=True)
+    return Workflow(root, keras_home)
+
+
+@pytest.fixture
+def tiny_workflow(workflow) -> Workflow:
+    """The workflow with a synthetic reuters.npz in its Keras cache and a matching tiny config."""
+    sha256 = synthetic_reuters(workflow.keras_home / "datasets" / "reuters.npz")
+    workflow.write_config(tiny_config(sha256))
+    return workflow

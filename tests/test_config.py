@@ -1,0 +1,69 @@
+import copy
+
+import pytest
+import yaml
+
+from rnnbench.config import ConfigError, canonical, coerce_command_line, train_slice, validate_config
+from tests.conftest import REPO
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_default_config_is_valid_and_holds_the_notebook_variants(config):
+    validate_config(config, SCHEMA)
+    assert config["seeds"] == [0, 1, 2, 3, 4]
+    assert (config["epochs"], config["batch_size"], config["validation_split"]) == (40, 50, 0.3)
+    assert set(config["variants"]) == {
+        "deep_rnn", "lstm", "deep_lstm_orthogonal", "deep_lstm_glorot", "deep_lstm_glorot_rd0.05", "gru", "deep_gru"
+    }
+    assert config["variants"]["deep_lstm_glorot_rd0.05"]["recurrent_dropout"] == 0.05
+
+
+def test_unknown_cell_names_variant_and_key(config):
+    config["variants"]["lstm"]["cell"] = "transformer"
+    with pytest.raises(ConfigError, match=r"variants\.lstm\.cell = \"transformer\""):
+        validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "path, value, expected",
+    [
+        (("variants", "gru", "units"), 0, r"variants\.gru\.units = 0"),
+        (("variants", "gru", "dropout"), 1.0, r"variants\.gru\.dropout = 1\.0"),
+        (("seeds",), [0, 0], r"seeds = \[0, 0\]"),
+        (("epochs",), 0, r"epochs = 0"),
+        (("variants", "gru", "recurrent_initializer"), "zeros_please", r"recurrent_initializer = \"zeros_please\""),
+    ],
+)
+def test_bad_values_are_named(config, path, value, expected):
+    target = config
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(config, SCHEMA)
+
+
+def test_misspelled_key_is_an_error_not_a_default(config):
+    config["variants"]["gru"]["unit"] = 64
+    with pytest.raises(ConfigError, match=r"variants\.gru: unknown key\(s\) 'unit'"):
+        validate_config(config, SCHEMA)
+
+
+def test_command_line_lists_are_typed():
+    assert coerce_command_line({"seeds": ["0", "1"], "epochs": 2}) == {"seeds": [0, 1], "epochs": 2}
+    assert coerce_command_line({"seeds": ["x"]}) == {"seeds": ["x"]}
+
+
+def test_train_slice_ignores_key_order_and_other_variants(config):
+    reordered = copy.deepcopy(config)
+    reordered["variants"]["lstm"] = dict(reversed(list(config["variants"]["lstm"].items())))
+    reordered["variants"]["gru"]["units"] = 64
+    assert train_slice(reordered, "reuters", "lstm") == train_slice(config, "reuters", "lstm")
+    assert train_slice(reordered, "reuters", "gru") != train_slice(config, "reuters", "gru")
+    assert canonical({"b": 1, "a": 2}) == '{"a":2,"b":1}'

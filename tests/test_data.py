@@ -1,0 +1,113 @@
+import functools
+import http.server
+import threading
+
+import numpy as np
+import pytest
+
+from rnnbench import data
+from tests.conftest import REUTERS_SHA256, synthetic_reuters
+
+
+def keras_reference(raw, monkeypatch, num_words, maxlen, padding="post"):
+    """What the notebook did: keras's own load_data, then pad_sequences.
+
+    Only Keras's file lookup is redirected to ``raw``; its preprocessing runs as is.
+    """
+    import keras
+    from keras.src.datasets import reuters
+
+    monkeypatch.setattr(reuters, "get_file", lambda *args, **kwargs: str(raw))
+    (x_train, y_train), (x_test, y_test) = keras.datasets.reuters.load_data(num_words=num_words, maxlen=maxlen)
+    pad = functools.partial(keras.utils.pad_sequences, maxlen=maxlen, padding=padding)
+    return pad(x_train), y_train, pad(x_test), y_test
+
+
+def assert_same_as_keras(raw, sha256, monkeypatch, num_words, maxlen, padding="post"):
+    ours = data.prepare_reuters(raw, sha256, num_words, maxlen, padding)
+    x_train, y_train, x_test, y_test = keras_reference(raw, monkeypatch, num_words, maxlen, padding)
+    np.testing.assert_array_equal(ours["x_train"], x_train)
+    np.testing.assert_array_equal(ours["y_train"], y_train)
+    np.testing.assert_array_equal(ours["x_test"], x_test)
+    np.testing.assert_array_equal(ours["y_test"], y_test)
+    return ours
+
+
+def test_real_reuters_matches_keras_element_for_element(real_reuters, monkeypatch):
+    ours = assert_same_as_keras(real_reuters, REUTERS_SHA256, monkeypatch, 10000, 100)
+    assert ours["x_train"].shape == (4777, 100)
+    assert ours["x_test"].shape == (1195, 100)
+    assert int(ours["num_classes"]) == 46
+
+
+@pytest.mark.parametrize("padding", ["post", "pre"])
+def test_synthetic_matches_keras(tmp_path, monkeypatch, padding):
+    raw = tmp_path / "reuters.npz"
+    sha256 = synthetic_reuters(raw, vocabulary=50)
+    ours = assert_same_as_keras(raw, sha256, monkeypatch, num_words=30, maxlen=20, padding=padding)
+    assert (ours["x_train"] == data.OOV_CHAR).any(), "num_words must have cut some words"
+
+
+def test_padded_file_round_trips_without_pickle(tmp_path):
+    arrays = {"x_train": np.ones((2, 3), dtype="int32"), "num_classes": np.int64(4)}
+    data.save_padded(arrays, tmp_path / "p.npz")
+    loaded = data.load_padded(tmp_path / "p.npz")
+    np.testing.assert_array_equal(loaded["x_train"], arrays["x_train"])
+    assert list(tmp_path.iterdir()) == [tmp_path / "p.npz"]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    (tmp_path / "keras" / "datasets").mkdir(parents=True)
+    return tmp_path / "keras" / "datasets"
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real HTTP server on loopback serving tmp_path/served."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_fetch_prefers_a_verified_cache(cache, tmp_path):
+    sha256 = synthetic_reuters(cache / "reuters.npz")
+    out = tmp_path / "out" / "reuters.npz"
+    origin = data.fetch("reuters.npz", "http://127.0.0.1:9/never", sha256, out)
+    assert origin == str(cache / "reuters.npz")
+    assert data.sha256sum(out) == sha256
+
+
+def test_fetch_downloads_when_the_cache_is_empty(cache, server, tmp_path):
+    root, url = server
+    sha256 = synthetic_reuters(root / "reuters.npz")
+    out = tmp_path / "out" / "reuters.npz"
+    assert data.fetch("reuters.npz", f"{url}/reuters.npz", sha256, out) == f"{url}/reuters.npz"
+    assert data.sha256sum(out) == sha256
+
+
+def test_wrong_hash_download_fails_and_leaves_no_file(cache, server, tmp_path):
+    root, url = server
+    synthetic_reuters(cache / "reuters.npz", seed=1)  # a cached file, but not the expected one
+    actual = synthetic_reuters(root / "reuters.npz", seed=2)
+    expected = "0" * 64
+    out_dir = tmp_path / "out"
+    with pytest.raises(data.DataError) as error:
+        data.fetch("reuters.npz", f"{url}/reuters.npz", expected, out_dir / "reuters.npz")
+    message = str(error.value)
+    for needle in (f"{url}/reuters.npz", str(cache / "reuters.npz"), expected, actual):
+        assert needle in message
+    assert list(out_dir.iterdir()) == []
+
+
+def test_offline_without_cache_says_how_to_place_the_file(cache, tmp_path):
+    with pytest.raises(data.DataError, match="To work offline, place the file") as error:
+        data.fetch("reuters.npz", "http://127.0.0.1:9/reuters.npz", REUTERS_SHA256, tmp_path / "o" / "reuters.npz")
+    assert "http://127.0.0.1:9/reuters.npz" in str(error.value)
+    assert f"no cached file at {cache / 'reuters.npz'}" in str(error.value)

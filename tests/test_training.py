@@ -1,0 +1,43 @@
+import numpy as np
+import pandas as pd
+
+from rnnbench.data import prepare_reuters
+from rnnbench.evaluation import evaluate
+from rnnbench.training import HISTORY_COLUMNS, train
+from tests.conftest import TINY_VARIANTS, synthetic_reuters
+
+
+def tiny_data(tmp_path):
+    raw = tmp_path / "reuters.npz"
+    return prepare_reuters(raw, synthetic_reuters(raw), num_words=40, maxlen=25, padding="post")
+
+
+def run(data, seed, variant="lstm"):
+    spec = {"variant": TINY_VARIANTS[variant], "embedding_dim": 8, "epochs": 2, "batch_size": 16,
+            "validation_split": 0.25}
+    model, history, metadata = train(data, spec, seed=seed, threads=1, verbose=0)
+    metrics = evaluate(model, data["x_test"], data["y_test"], int(data["num_classes"]))
+    return model, history, metadata, metrics
+
+
+def test_history_and_metadata(tmp_path):
+    data = tiny_data(tmp_path)
+    _, history, metadata, _ = run(data, seed=0)
+    assert list(history.columns) == HISTORY_COLUMNS
+    assert history["epoch"].tolist() == [1, 2]
+    assert (history["seconds"] > 0).all()
+    assert metadata["parameters"] == 40 * 8 + 4 * (8 * 4 + 4 * 4 + 4) + 4 * 4 + 4
+    assert metadata["threads"] == 1 and metadata["device"].startswith("CPU")
+    for key in ("wall_seconds", "tensorflow", "keras", "host", "peak_rss_mb"):
+        assert metadata[key]
+
+
+def test_same_seed_gives_identical_history_and_metrics(tmp_path):
+    data = tiny_data(tmp_path)
+    first, second, other = run(data, 0), run(data, 0), run(data, 1)
+    deterministic = HISTORY_COLUMNS[:-1]  # all but the wall-clock seconds
+    pd.testing.assert_frame_equal(first[1][deterministic], second[1][deterministic], check_exact=True)
+    assert first[3] == second[3]
+    for a, b in zip(first[0].get_weights(), second[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not first[1][deterministic].equals(other[1][deterministic]), "another seed must change the run"

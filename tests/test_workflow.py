@@ -1,0 +1,60 @@
+"""Real Snakemake runs of the whole workflow on tiny synthetic data."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from tests.conftest import TINY_VARIANTS, tiny_config
+
+pytestmark = pytest.mark.slow
+
+
+def test_end_to_end_tiny_study(tiny_workflow):
+    root = tiny_workflow.root
+    # The README's smoke-run form: seeds typed on the command line.
+    tiny_workflow.run("--cores", "2", "reports/summary.html", "--config", "seeds=[0,1]", "epochs=1")
+
+    summary = pd.read_csv(root / "results" / "summary.csv")
+    assert sorted(summary["variant"]) == sorted(TINY_VARIANTS)
+    assert summary["n"].tolist() == [2, 2]
+    runs = pd.read_csv(root / "results" / "runs.csv")
+    finished = runs[runs["metric"] == "test_accuracy"]
+    assert len(finished) == 4
+    assert set(map(tuple, finished[["variant", "seed"]].values)) == {(v, s) for v in TINY_VARIANTS for s in (0, 1)}
+
+    report = (root / "reports" / "summary.html").read_text()
+    assert report.count("data:image/png;base64,") >= 2
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", report), "the report must not fetch anything"
+    for variant in TINY_VARIANTS:
+        assert variant in report
+
+    log = (root / "logs" / "train" / "reuters" / "lstm" / "seed0.log").read_text()
+    assert "val_accuracy" in log, "Keras's per-epoch progress goes to the rule's log"
+    metadata = json.loads((root / "results" / "runs" / "reuters" / "lstm" / "seed0" / "run.json").read_text())
+    assert metadata["threads"] == 1 and metadata["parameters"] > 0
+
+    # Nothing left to do afterwards.
+    assert "Nothing to be done" in tiny_workflow.run("-n", "reports/summary.html").stdout
+
+
+def test_unknown_cell_is_rejected_before_any_job(tiny_workflow):
+    config = tiny_config(tiny_workflow.config_sha256())
+    config["variants"]["deep_rnn"]["cell"] = "transformer"
+    tiny_workflow.write_config(config)
+    result = tiny_workflow.run("--cores", "1", "reports/summary.html", check=False)
+    assert result.returncode != 0
+    assert 'variants.deep_rnn.cell = "transformer"' in result.stderr + result.stdout
+    assert not (tiny_workflow.root / "data").exists() and not (tiny_workflow.root / "results").exists()
+
+
+def test_download_with_wrong_hash_fails_and_leaves_nothing(tiny_workflow):
+    config = tiny_config("f" * 64)
+    tiny_workflow.write_config(config)
+    result = tiny_workflow.run("--cores", "1", "data/raw/reuters.npz", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "f" * 64 in output and "127.0.0.1:9/unreachable/reuters.npz" in output
+    assert not (tiny_workflow.root / "data" / "raw" / "reuters.npz").exists()
+    assert list((tiny_workflow.root / "data" / "raw").glob("*")) == []
