@@ -116,9 +116,8 @@ class Workflow:
         return result
 
 
-@pytest.fixture
-def workflow(tmp_path) -> Workflow:
-    root = tmp_path / "project"
+def make_workflow(directory: Path) -> Workflow:
+    root = directory / "project"
     root.mkdir()
     for name in WORKFLOW_FILES:
         source = REPO / name
@@ -126,14 +125,34 @@ def workflow(tmp_path) -> Workflow:
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, root / name)
-    keras_home = tmp_path / "keras"
+    keras_home = directory / "keras"
     (keras_home / "datasets").mkdir(parents=True)
     return Workflow(root, keras_home)
 
 
-@pytest.fixture
-def tiny_workflow(workflow) -> Workflow:
+def make_tiny_workflow(directory: Path) -> Workflow:
     """The workflow with a synthetic reuters.npz in its Keras cache and a matching tiny config."""
-    sha256 = synthetic_reuters(workflow.keras_home / "datasets" / "reuters.npz")
-    workflow.write_config(tiny_config(sha256))
+    workflow = make_workflow(directory)
+    workflow.write_config(tiny_config(synthetic_reuters(workflow.keras_home / "datasets" / "reuters.npz")))
+    return workflow
+
+
+@pytest.fixture
+def workflow(tmp_path) -> Workflow:
+    return make_workflow(tmp_path)
+
+
+@pytest.fixture
+def tiny_workflow(tmp_path) -> Workflow:
+    return make_tiny_workflow(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def finished_tiny_run(tmp_path_factory) -> Workflow:
+    """One complete tiny study (2 variants x 2 seeds x 1 epoch), shared by the tests that only read it.
+
+    Run through the README's smoke-run form, with the seeds typed on the command line.
+    """
+    workflow = make_tiny_workflow(tmp_path_factory.mktemp("finished"))
+    workflow.run("--cores", "2", "reports/summary.html", "--config", "seeds=[0,1]", "epochs=1")
     return workflow

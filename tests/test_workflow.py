@@ -11,10 +11,8 @@ from tests.conftest import TINY_VARIANTS, tiny_config
 pytestmark = pytest.mark.slow
 
 
-def test_end_to_end_tiny_study(tiny_workflow):
-    root = tiny_workflow.root
-    # The README's smoke-run form: seeds typed on the command line.
-    tiny_workflow.run("--cores", "2", "reports/summary.html", "--config", "seeds=[0,1]", "epochs=1")
+def test_end_to_end_tiny_study(finished_tiny_run):
+    root = finished_tiny_run.root
 
     summary = pd.read_csv(root / "results" / "summary.csv")
     assert sorted(summary["variant"]) == sorted(TINY_VARIANTS)
@@ -36,7 +34,12 @@ def test_end_to_end_tiny_study(tiny_workflow):
     assert metadata["threads"] == 1 and metadata["parameters"] > 0
 
     # Nothing left to do afterwards.
-    assert "Nothing to be done" in tiny_workflow.run("-n", "reports/summary.html").stdout
+    assert "Nothing to be done" in finished_tiny_run.run("-n", "reports/summary.html", "--config", "seeds=[0,1]").stdout
+
+
+def test_lint_is_clean(workflow):
+    result = workflow.run("--lint")
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
 
 
 def test_unknown_cell_is_rejected_before_any_job(tiny_workflow):

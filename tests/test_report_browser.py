@@ -1,0 +1,57 @@
+"""The report opened in a real headless Chromium, offline: every figure decodes, nothing is fetched."""
+
+import os
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    required = os.environ.get("RNNBENCH_REQUIRE_BROWSER") == "1"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if required:
+            raise
+        pytest.skip("playwright is not installed")
+    if CHROMIUM is None:
+        if required:
+            pytest.fail("no chromium on PATH and RNNBENCH_REQUIRE_BROWSER=1")
+        pytest.skip("no chromium on PATH")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+def test_report_renders_offline(browser, finished_tiny_run, tmp_path):
+    report = finished_tiny_run.root / "reports" / "summary.html"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, errors = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(report.as_uri(), wait_until="load")
+
+    images = page.eval_on_selector_all("img", "els => els.map(e => [e.alt, e.complete, e.naturalWidth])")
+    assert len(images) >= 2
+    for alt, complete, width in images:
+        assert complete and width > 100, f"figure {alt!r} did not decode"
+    remote = [url for url in requests if not url.startswith(("file:", "data:"))]
+    assert remote == [] and errors == []
+
+    leaderboard = page.locator("table").first
+    assert leaderboard.locator("tr").count() == 1 + 2  # header + one row per variant
+    assert leaderboard.locator("tr.best").count() == 1
+    assert page.locator("h2", has_text="Provenance").is_visible()
+    page.screenshot(path=str(tmp_path / "summary.png"), full_page=True)
+    assert (tmp_path / "summary.png").stat().st_size > 10_000
