@@ -45,6 +45,22 @@ def read_run(dataset: str, variant: str, seed: int, history_csv, metrics_json, m
     return tidy_run(dataset, variant, seed, history, metrics, metadata)
 
 
+def tidy_confusion(dataset: str, variant: str, seed: int, metrics_json) -> pd.DataFrame:
+    """The non-zero cells of one run's confusion matrix: (dataset, variant, seed, true, predicted, count)."""
+    matrix = np.asarray(json.loads(Path(metrics_json).read_text())["confusion_matrix"])
+    true, predicted = np.nonzero(matrix)
+    return pd.DataFrame({"dataset": dataset, "variant": variant, "seed": int(seed), "true": true,
+                         "predicted": predicted, "count": matrix[true, predicted]})
+
+
+def run_facts(dataset: str, variant: str, seed: int, metrics_json, metadata_json) -> dict:
+    """One row of run_metadata.csv: the run's scalar metadata plus its test-set size."""
+    metadata = json.loads(Path(metadata_json).read_text())
+    facts = {k: v for k, v in metadata.items() if not isinstance(v, (dict, list))}
+    facts["test_rows"] = json.loads(Path(metrics_json).read_text())["test_rows"]
+    return dict(facts, dataset=dataset, variant=variant, seed=int(seed))
+
+
 def collect(runs: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frame = pd.concat(list(runs), ignore_index=True)
     return frame.sort_values(["dataset", "variant", "seed", "metric", "epoch"], ignore_index=True)

@@ -3,12 +3,14 @@
 ``eps_min(A, B)`` from ``deepsig`` bounds how far A's score distribution violates
 stochastic dominance over B's: 0 means A is better across the whole distribution, 0.5
 means no order, 1 means B dominates. Following deepsig's guidance, A is called
-significantly better than B when ``eps_min < 0.2``; the confidence level is
-Bonferroni-corrected for the number of comparisons.
+significantly better than B when ``eps_min < 0.2``; deepsig's ``multi_aso`` adjusts
+the confidence level for the number of comparisons (its ``use_bonferroni``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import itertools
 import warnings
 
@@ -29,23 +31,53 @@ def scores_by_variant(finals: pd.DataFrame, metric: str = "test_accuracy") -> di
     }
 
 
+def _quantile_function(scores):
+    """deepsig.aso.get_quantile_function, vectorised: the same values, without a Python call per point.
+
+    deepsig evaluates its empirical quantile function through ``np.vectorize``, re-sorting
+    the scores at every point; that made a 7-variant comparison take minutes. This returns
+    exactly what it returns (``tests/test_stats.py`` checks equality).
+    """
+    cdf = np.sort(np.asarray(scores, dtype=float))
+    num = len(cdf)
+
+    def quantiles(p):
+        index = np.ceil(num * np.asarray(p, dtype=float)).astype(int)
+        return cdf[np.clip(index - 1, 0, num - 1)]
+
+    return quantiles
+
+
+@contextlib.contextmanager
+def _fast_deepsig():
+    module = importlib.import_module("deepsig.aso")  # the package's name `aso` is the function
+    original = module.get_quantile_function
+    module.get_quantile_function = _quantile_function
+    try:
+        yield
+    finally:
+        module.get_quantile_function = original
+
+
 def aso_matrix(scores: dict[str, np.ndarray], iterations: int = ITERATIONS) -> pd.DataFrame:
-    """eps_min for every ordered pair (row A against column B); NaN where a side has < 2 seeds."""
-    from deepsig import aso
+    """eps_min for every ordered pair (row A against column B) from deepsig's ``multi_aso``.
+
+    Its confidence level is adjusted for the number of comparisons (``use_bonferroni``).
+    Variants with fewer than 2 seeds get NaN: no distribution to compare.
+    """
+    from deepsig import multi_aso
 
     names = list(scores)
     matrix = pd.DataFrame(np.nan, index=names, columns=names)
-    pairs = list(itertools.permutations(names, 2))
-    confidence = 1 - (1 - CONFIDENCE) / max(len(pairs), 1)  # Bonferroni, as deepsig's multi_aso does
-    for a, b in pairs:
-        if len(scores[a]) < 2 or len(scores[b]) < 2:
-            continue
-        with warnings.catch_warnings():
+    usable = {name: values for name, values in scores.items() if len(values) >= 2}
+    if len(usable) >= 2:
+        with _fast_deepsig(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # identical distributions: deepsig warns of a 0/0 ratio
-            matrix.loc[a, b] = aso(
-                scores[a], scores[b], confidence_level=confidence, num_bootstrap_iterations=iterations,
-                num_jobs=1, show_progress=False, seed=SEED,
-            )
+            eps = multi_aso(usable, confidence_level=CONFIDENCE, use_bonferroni=True, return_df=True,
+                            num_bootstrap_iterations=iterations, num_jobs=1, show_progress=False, seed=SEED)
+        matrix.loc[eps.index, eps.columns] = eps.to_numpy()
+    for name in names:
+        matrix.loc[name, name] = np.nan
     return matrix
 
 

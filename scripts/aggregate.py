@@ -1,4 +1,4 @@
-"""Snakemake adapter: tidy runs.csv, per-run metadata and the per-variant summary."""
+"""Snakemake adapter: tidy runs.csv, confusion cells, per-run metadata and the per-variant summary."""
 
 import json
 import sys
@@ -7,21 +7,21 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.aggregate import collect, read_run, summarize
+from rnnbench.aggregate import collect, read_run, run_facts, summarize, tidy_confusion
 from rnnbench.io import log_to, write_csv
 
 log_to(snakemake.log[0])
 
-runs, metadata = [], []
+runs, confusion, metadata = [], [], []
 for (dataset, variant, seed), history, metrics, meta in zip(
     snakemake.params.runs, snakemake.input.histories, snakemake.input.metrics, snakemake.input.metadata
 ):
     runs.append(read_run(dataset, variant, seed, history, metrics, meta))
-    with open(meta) as handle:
-        facts = {k: v for k, v in json.load(handle).items() if not isinstance(v, (dict, list))}
-    metadata.append(dict(facts, dataset=dataset, variant=variant, seed=seed))
+    confusion.append(tidy_confusion(dataset, variant, seed, metrics))
+    metadata.append(run_facts(dataset, variant, seed, metrics, meta))
 runs = collect(runs)
 
 write_csv(runs, snakemake.output.runs)
+write_csv(pd.concat(confusion, ignore_index=True), snakemake.output.confusion)
 write_csv(pd.DataFrame(metadata), snakemake.output.metadata)
 write_csv(summarize(runs, json.loads(snakemake.params.notebook)), snakemake.output.summary)

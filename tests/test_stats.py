@@ -40,3 +40,15 @@ def test_one_seed_gives_no_verdict():
     pairs = pairwise(finals({"a": [0.9], "b": [0.1]}), iterations=50)
     assert np.isnan(pair(pairs, "a", "b")["eps_min"]) and not pairs["significant"].any()
     assert "n/a" in reading(pair(pairs, "a", "b"))
+
+
+def test_vectorised_quantile_function_equals_deepsig():
+    from deepsig.aso import get_quantile_function
+
+    from rnnbench.stats import _quantile_function
+
+    rng = np.random.default_rng(0)
+    points = np.concatenate([np.arange(0.005, 1, 0.005), rng.uniform(0, 1, 50), [0.0, 1.0]])
+    for size in (2, 5, 7):
+        scores = rng.normal(0.7, 0.02, size)
+        np.testing.assert_array_equal(_quantile_function(scores)(points), get_quantile_function(scores)(points))

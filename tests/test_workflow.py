@@ -22,6 +22,11 @@ def test_end_to_end_tiny_study(finished_tiny_run):
     assert len(finished) == 4
     assert set(map(tuple, finished[["variant", "seed"]].values)) == {(v, s) for v in TINY_VARIANTS for s in (0, 1)}
 
+    pairs = pd.read_csv(root / "results" / "pairwise.csv")
+    assert len(pairs) == 2 and set(pairs["a"]) == set(TINY_VARIANTS)
+    for name in ("accuracy", "learning_curves", "pairwise", "confusion", "cost", "overfitting"):
+        assert (root / "reports" / "figures" / "reuters" / f"{name}.png").stat().st_size > 5000
+
     report = (root / "reports" / "summary.html").read_text()
     assert report.count("data:image/png;base64,") >= 2
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", report), "the report must not fetch anything"
@@ -35,6 +40,15 @@ def test_end_to_end_tiny_study(finished_tiny_run):
 
     # Nothing left to do afterwards.
     assert "Nothing to be done" in finished_tiny_run.run("-n", "reports/summary.html", "--config", "seeds=[0,1]").stdout
+
+
+def test_snakemake_report_has_figures_and_provenance(finished_tiny_run):
+    finished_tiny_run.run("--report", "reports/snakemake-report.html", "--config", "seeds=[0,1]")
+    report = finished_tiny_run.root / "reports" / "snakemake-report.html"
+    text = report.read_text()
+    assert report.stat().st_size > 100_000
+    for name in ("accuracy.png", "learning_curves.png", "pairwise.png", "overfitting.png"):
+        assert name in text
 
 
 def test_lint_is_clean(workflow):

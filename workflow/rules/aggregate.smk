@@ -1,5 +1,5 @@
 rule aggregate:
-    """Tidy runs.csv (dataset, variant, seed, epoch, metric, value), run metadata and the summary."""
+    """Tidy runs.csv (dataset, variant, seed, epoch, metric, value), confusion cells, run metadata, summary."""
     input:
         histories=run_files("history.csv"),
         metrics=run_files("metrics.json"),
@@ -7,6 +7,7 @@ rule aggregate:
     output:
         runs="results/runs.csv",
         summary="results/summary.csv",
+        confusion="results/confusion.csv",
         metadata="results/run_metadata.csv",
     params:
         runs=RUNS,
@@ -17,3 +18,19 @@ rule aggregate:
         "logs/aggregate.log",
     script:
         "../../scripts/aggregate.py"
+
+
+rule compare:
+    """Almost Stochastic Order (deepsig) for every ordered pair of variants."""
+    input:
+        runs="results/runs.csv",
+    output:
+        "results/pairwise.csv",
+    params:
+        iterations=1000,
+    conda:
+        "../envs/rnnbench.yaml"
+    log:
+        "logs/compare.log",
+    script:
+        "../../scripts/compare.py"

@@ -5,6 +5,7 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
+from rnnbench import figures as rnnbench_figures
 
 try:
     rnnbench_config.coerce_command_line(config)
@@ -23,9 +24,12 @@ wildcard_constraints:
 
 RUN_DIR = "results/runs/{dataset}/{variant}/seed{seed}"
 
+DATASETS = sorted(config["datasets"])
+FIGURES = list(rnnbench_figures.FIGURES)
+
 RUNS = [
     (dataset, variant, seed)
-    for dataset in sorted(config["datasets"])
+    for dataset in DATASETS
     for variant in config["variants"]
     for seed in config["seeds"]
 ]
@@ -36,6 +40,15 @@ def run_files(pattern):
     return [
         f"{RUN_DIR}/{pattern}".format(dataset=d, variant=v, seed=s) for d, v, s in RUNS
     ]
+
+
+def figure_files():
+    """The report's figure inputs, named "{dataset}_{figure}"."""
+    return {
+        f"{dataset}_{name}": f"reports/figures/{dataset}/{name}.png"
+        for dataset in DATASETS
+        for name in FIGURES
+    }
 
 
 def train_spec(wildcards):

@@ -1,0 +1,196 @@
+"""The report's seaborn figures. Each takes one dataset's ``Results`` and returns a matplotlib figure."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from rnnbench.aggregate import final_values
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@dataclass
+class Results:
+    """Everything the report shows for one dataset."""
+
+    dataset: str
+    runs: pd.DataFrame  # tidy rows of runs.csv
+    summary: pd.DataFrame  # rows of summary.csv, sorted best first
+    pairs: pd.DataFrame  # rows of pairwise.csv
+    confusion: pd.DataFrame  # rows of confusion.csv
+    notebook: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def order(self) -> list[str]:
+        return self.summary["variant"].tolist()
+
+    @property
+    def best(self) -> str:
+        return self.order[0]
+
+    @property
+    def finals(self) -> pd.DataFrame:
+        return final_values(self.runs)
+
+
+def select(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    return frame[frame["dataset"] == dataset].reset_index(drop=True)
+
+
+def accuracy_distribution(results: Results):
+    """Test accuracy per variant: a box over seeds, every seed a point, the notebook's run a cross."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    order, finals = results.order, results.finals
+    figure, axes = plt.subplots(figsize=(8, 0.55 * len(order) + 1.5))
+    sns.boxplot(data=finals, x="test_accuracy", y="variant", order=order, color="0.9", fliersize=0, ax=axes)
+    sns.stripplot(data=finals, x="test_accuracy", y="variant", order=order, hue="seed", palette="deep", size=6, ax=axes)
+    refs = [(results.notebook[v], i) for i, v in enumerate(order) if v in results.notebook]
+    if refs:
+        axes.scatter(*zip(*refs), marker="X", s=80, color="crimson", label="notebook (1 run)", zorder=5)
+    axes.set(xlabel="test accuracy", ylabel="")
+    axes.legend(title="seed", bbox_to_anchor=(1.02, 1), loc="upper left")
+    return figure
+
+
+def learning_curves(results: Results):
+    """Train and validation accuracy and loss per epoch, mean and 95% band over seeds; the dotted
+    line marks the epoch of best mean validation accuracy."""
+    import seaborn as sns
+
+    runs = results.runs
+    curves = runs[runs["metric"].isin(["loss", "accuracy", "val_loss", "val_accuracy"])].copy()
+    curves["split"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
+    curves["quantity"] = curves["metric"].str.removeprefix("val_")
+    grid = sns.relplot(
+        data=curves, x="epoch", y="value", hue="split", row="quantity", col="variant",
+        col_order=results.order, row_order=["accuracy", "loss"], kind="line", errorbar=("ci", 95),
+        n_boot=200, seed=0, height=2.3, aspect=1.0, facet_kws={"sharey": "row", "margin_titles": True},
+    )
+    best_epochs = best_validation_epoch(runs)
+    for (quantity, variant), axes in grid.axes_dict.items():
+        axes.axvline(best_epochs.get(variant, np.nan), color="0.4", linestyle=":", linewidth=1)
+    grid.set_titles(row_template="{row_name}", col_template="{col_name}")
+    return grid.figure
+
+
+def best_validation_epoch(runs: pd.DataFrame) -> dict[str, int]:
+    """Per variant, the epoch with the highest validation accuracy averaged over seeds."""
+    val = runs[runs["metric"] == "val_accuracy"].groupby(["variant", "epoch"])["value"].mean()
+    return {variant: int(series.idxmax()[1]) for variant, series in val.groupby(level="variant")}
+
+
+def pairwise_matrix(results: Results):
+    """eps_min of ASO for every ordered pair; starred cells are significant (eps_min < 0.2)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from rnnbench.stats import ASO_THRESHOLD
+
+    order = results.order
+    pairs = results.pairs
+    matrix = pairs.pivot(index="a", columns="b", values="eps_min").reindex(index=order, columns=order)
+    labels = matrix.map(lambda v: "" if np.isnan(v) else f"{v:.2f}" + ("*" if v < ASO_THRESHOLD else ""))
+    figure, axes = plt.subplots(figsize=(1.0 * len(order) + 2.5, 0.8 * len(order) + 1.5))
+    sns.heatmap(matrix, annot=labels, fmt="", cmap="RdBu", vmin=0, vmax=1, center=0.5, square=True,
+                cbar_kws={"label": "ε_min (row better than column when small)"}, ax=axes)
+    axes.set(xlabel="B", ylabel="A", title="ASO ε_min(A, B); * significant")
+    return figure
+
+
+def confusion(results: Results):
+    """The best variant's confusion matrix summed over seeds (row-normalised), with class frequency."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    cells = results.confusion[results.confusion["variant"] == results.best]
+    classes = int(max(cells["true"].max(), cells["predicted"].max())) + 1 if len(cells) else 1
+    counts = cells.pivot_table(index="true", columns="predicted", values="count", aggfunc="sum", fill_value=0)
+    counts = counts.reindex(index=range(classes), columns=range(classes), fill_value=0)
+    support = counts.sum(axis=1)
+    recall = counts.div(support.replace(0, np.nan), axis=0)
+    size = max(5.0, 0.16 * classes + 3)
+    figure, (heat, bars) = plt.subplots(1, 2, figsize=(size + 2.5, size), sharey=True,
+                                        gridspec_kw={"width_ratios": [5, 1]})
+    sns.heatmap(recall, cmap="viridis", vmin=0, vmax=1, square=False, ax=heat, cbar_kws={"label": "share of the true class"})
+    heat.set(xlabel="predicted class", ylabel="true class", title=f"{results.best}, summed over seeds")
+    seeds = cells["seed"].nunique()
+    bars.barh(np.arange(classes) + 0.5, support / max(seeds, 1), color="0.5")
+    bars.set(xlabel="test documents", title="class frequency")
+    return figure
+
+
+def cost_accuracy(results: Results):
+    """Seconds per epoch against mean test accuracy (95% CI bars); point size is the parameter count."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    summary = results.summary
+    figure, axes = plt.subplots(figsize=(8, 5))
+    sns.scatterplot(data=summary, x="seconds_per_epoch", y="accuracy_mean", hue="variant", size="parameters",
+                    sizes=(60, 400), ax=axes, legend="brief")
+    low = (summary["accuracy_mean"] - summary["accuracy_ci_low"]).fillna(0)
+    high = (summary["accuracy_ci_high"] - summary["accuracy_mean"]).fillna(0)
+    axes.errorbar(summary["seconds_per_epoch"], summary["accuracy_mean"], yerr=[low, high], fmt="none", ecolor="0.5")
+    for _, row in summary.iterrows():
+        axes.annotate(row["variant"], (row["seconds_per_epoch"], row["accuracy_mean"]), fontsize=8,
+                      xytext=(5, 5), textcoords="offset points")
+    axes.set(xlabel="seconds per epoch (mean over seeds)", ylabel="test accuracy (mean over seeds)")
+    axes.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+    return figure
+
+
+def overfitting(results: Results):
+    """Left: each run's best-validation epoch against its last epoch. Right: the train-validation
+    accuracy gap at the last epoch."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    runs, order = results.runs, results.order
+    val = runs[runs["metric"] == "val_accuracy"]
+    best = val.loc[val.groupby(["variant", "seed"])["value"].idxmax(), ["variant", "seed", "epoch"]]
+    last = val.groupby(["variant", "seed"])["epoch"].max().rename("last").reset_index()
+    best = best.merge(last, on=["variant", "seed"])
+    wide = runs[runs["metric"].isin(["accuracy", "val_accuracy"])].pivot_table(
+        index=["variant", "seed", "epoch"], columns="metric", values="value").reset_index()
+    final = wide.loc[wide.groupby(["variant", "seed"])["epoch"].idxmax()]
+    final = final.assign(gap=final["accuracy"] - final["val_accuracy"])
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.5 * len(order) + 2), sharey=True)
+    sns.stripplot(data=best, x="epoch", y="variant", order=order, color="C0", size=6, ax=left, label="best validation")
+    sns.stripplot(data=best, x="last", y="variant", order=order, color="C3", marker="|", size=14, ax=left, label="last")
+    handles, labels = left.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    left.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
+    left.set(xlabel="epoch", ylabel="", title="best-validation epoch vs last epoch")
+    sns.boxplot(data=final, x="gap", y="variant", order=order, color="0.9", fliersize=0, ax=right)
+    sns.stripplot(data=final, x="gap", y="variant", order=order, color="C1", size=6, ax=right)
+    right.set(xlabel="train − validation accuracy at the last epoch", ylabel="", title="generalisation gap")
+    return figure
+
+
+FIGURES = {
+    "accuracy": accuracy_distribution,
+    "learning_curves": learning_curves,
+    "pairwise": pairwise_matrix,
+    "confusion": confusion,
+    "cost": cost_accuracy,
+    "overfitting": overfitting,
+}
+
+
+def save(figure, path) -> None:
+    """Write a PNG atomically and close the figure."""
+    import matplotlib.pyplot as plt
+
+    from rnnbench.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)

@@ -1,0 +1,107 @@
+"""The report's numbers are recomputed here, independently, from results/runs.csv."""
+
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+
+class TableParser(HTMLParser):
+    """Rows of the first <table class="leaderboard">, as lists of cell texts."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._in_table, self._cell = [], False, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and ("class", "leaderboard") in attrs and not self.rows:
+            self._in_table = True
+        elif self._in_table and tag == "tr":
+            self.rows.append({"class": dict(attrs).get("class", ""), "cells": []})
+        elif self._in_table and tag == "td":
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_table = False
+        elif tag == "td" and self._cell is not None:
+            self.rows[-1]["cells"].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def leaderboard_rows(html: str) -> list[dict]:
+    parser = TableParser()
+    parser.feed(html)
+    return [row for row in parser.rows if row["cells"]]
+
+
+def numbers(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d[\d,]*\.?\d*", text.replace(",", ""))]
+
+
+def recompute(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per variant, straight from the tidy rows: no rnnbench code involved."""
+    out = {}
+    for variant, rows in runs.groupby("variant"):
+        acc = rows[rows.metric == "test_accuracy"].sort_values("seed")["value"].to_numpy()
+        f1 = rows[rows.metric == "test_macro_f1"]["value"]
+        seconds = rows[rows.metric == "seconds"].groupby("seed")["value"]
+        ci = stats.bootstrap((acc,), np.mean, n_resamples=9999, method="percentile",
+                             rng=np.random.default_rng(0)).confidence_interval if len(set(acc)) > 1 else None
+        out[variant] = {
+            "mean": acc.mean(), "std": acc.std(ddof=1), "low": ci.low if ci else acc[0],
+            "high": ci.high if ci else acc[0], "min": acc.min(), "max": acc.max(), "n": len(acc),
+            "f1": f1.mean(), "parameters": rows[rows.metric == "parameters"]["value"].iloc[0],
+            "s_per_epoch": seconds.mean().mean(), "train_s": seconds.sum().mean(),
+        }
+    return pd.DataFrame(out).T
+
+
+@pytest.mark.slow
+def test_leaderboard_equals_recomputation_from_runs_csv(finished_tiny_run):
+    root = finished_tiny_run.root
+    runs = pd.read_csv(root / "results" / "runs.csv")
+    expected = recompute(runs)
+    rows = leaderboard_rows((root / "reports" / "summary.html").read_text())
+    assert len(rows) == len(expected)
+    means = []
+    for row in rows:
+        rank, variant, mean_std, ci, low, high, n, f1, notebook, status, params, spe, train_s = row["cells"]
+        e = expected.loc[variant]
+        assert numbers(mean_std) == pytest.approx([e["mean"], e["std"]], abs=5e-4)
+        assert numbers(ci) == pytest.approx([e["low"], e["high"]], abs=5e-4)
+        assert (float(low), float(high), int(n)) == pytest.approx((e["min"], e["max"], e["n"]), abs=5e-4)
+        assert float(f1) == pytest.approx(e["f1"], abs=5e-4)
+        assert numbers(params) == [e["parameters"]]
+        assert float(spe) == pytest.approx(e["s_per_epoch"], abs=5e-3)
+        assert float(train_s) == pytest.approx(e["train_s"], abs=0.5)
+        assert notebook == ("0.726" if variant == "lstm" else "")
+        means.append(e["mean"])
+    assert means == sorted(means, reverse=True), "sorted best first"
+    assert rows[0]["class"] == "best" and [r["class"] for r in rows].count("best") == 1
+
+
+def test_leaderboard_marks_best_ties_and_worse():
+    from rnnbench.aggregate import summarize
+    from rnnbench.figures import Results
+    from rnnbench.report import leaderboard
+    from rnnbench.stats import pairwise
+    from tests.test_aggregate import fake_run
+
+    rng = np.random.default_rng(3)
+    good = 0.80 + 0.004 * rng.standard_normal(5)
+    scores = {"good": good, "twin": good + 0.0005, "bad": 0.60 + 0.004 * rng.standard_normal(5)}
+    runs = pd.concat([fake_run(v, s, float(x)) for v, xs in scores.items() for s, x in enumerate(xs)])
+    summary = summarize(runs)
+    from rnnbench.aggregate import final_values
+
+    results = Results("reuters", runs, summary, pairwise(final_values(runs), iterations=200), pd.DataFrame())
+    rows = {row["cells"][1]: row["class"] for row in leaderboard_rows(leaderboard(results))}
+    assert rows == {"twin": "best", "good": "tied", "bad": ""}
