@@ -163,11 +163,12 @@ def overfitting(results: Results):
     final = final.assign(gap=final["accuracy"] - final["val_accuracy"])
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.5 * len(order) + 2), sharey=True)
-    sns.stripplot(data=best, x="epoch", y="variant", order=order, color="C0", size=6, ax=left, label="best validation")
-    sns.stripplot(data=best, x="last", y="variant", order=order, color="C3", marker="|", size=14, ax=left, label="last")
-    handles, labels = left.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    left.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
+    sns.stripplot(data=best, x="epoch", y="variant", order=order, color="C0", size=6, ax=left)
+    rows = best["variant"].map({v: i for i, v in enumerate(order)})
+    left.scatter(best["last"], rows, marker="|", s=400, linewidths=2, color="C3", zorder=3)
+    left.legend(handles=[plt.Line2D([], [], color="C0", marker="o", linestyle="", label="best validation epoch"),
+                         plt.Line2D([], [], color="C3", marker="|", markersize=12, linestyle="", label="last epoch")],
+                loc="best", fontsize=8)
     left.set(xlabel="epoch", ylabel="", title="best-validation epoch vs last epoch")
     sns.boxplot(data=final, x="gap", y="variant", order=order, color="0.9", fliersize=0, ax=right)
     sns.stripplot(data=final, x="gap", y="variant", order=order, color="C1", size=6, ax=right)

@@ -126,13 +126,19 @@ def section(results: Results, figures: Mapping[str, Path], settings: Mapping[str
             parts.append(_image(figures[name], title))
             if name == "pairwise":
                 parts.append(
-                    "<p class=note>ε_min(A, B) from deepsig's Almost Stochastic Order test (Dror et al. 2019), "
-                    "confidence Bonferroni-corrected for all ordered pairs. ε_min &lt; 0.2: A is better than B "
-                    "across the score distribution; near 0.5: no order; the wins count pairs runs by seed.</p>"
+                    "<p class=note>ε_min(A, B) from deepsig's Almost Stochastic Order test (Dror et al. 2019, "
+                    "<code>multi_aso</code> with its adjustment of the confidence level for the number of "
+                    "comparisons). ε_min &lt; 0.2: A's test accuracy is better than B's across the distribution "
+                    "over seeds; near 0.5: no order. k/n seeds: in k of the n seeds both were run with, A's run "
+                    "scored higher than B's.</p>"
                 )
                 parts.append(readings(results))
     parts += ["<h3>Variants</h3>", spec_table(settings["variants"], results.order)]
     return "".join(parts)
+
+
+def _definitions(facts: Mapping[str, Any]) -> str:
+    return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts.items()) + "</dl>"
 
 
 def render(
@@ -143,16 +149,23 @@ def render(
     metadata: pd.DataFrame,
 ) -> str:
     """The report's HTML. ``settings`` is the report rule's config slice."""
-    facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in provenance.items())
-    training = {k: settings[k] for k in ("seeds", "epochs", "batch_size", "validation_split")}
+    what_ran = {
+        "variants": ", ".join(settings["variants"]),
+        "seeds": ", ".join(map(str, settings["seeds"])),
+        "epochs": settings["epochs"],
+        "batch size": settings["batch_size"],
+        "validation split": f"{settings['validation_split']} (the last rows of the training split, as Keras takes them)",
+        **{f"dataset {name}": ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("url", "sha256"))
+           for name, spec in sorted(settings["datasets"].items())},
+        "optimizer": "adam, sparse categorical cross-entropy",
+    }
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         "<title>rnnbench summary</title>"
         f"<style>{STYLE}</style></head><body>"
         "<h1>rnnbench: recurrent text classifiers across seeds</h1>"
-        f"<p>Training settings: {html.escape(json.dumps(training))}. Datasets: "
-        f"{html.escape(json.dumps(settings['datasets'], sort_keys=True))}.</p>"
-        f"<h2>Provenance</h2><dl>{facts}</dl>"
+        f"<h2>What ran</h2>{_definitions(what_ran)}"
+        f"<h2>Provenance</h2>{_definitions(provenance)}"
         + "".join(section(r, figures.get(r.dataset, {}), settings, metadata) for r in results)
         + "</body></html>"
     )
