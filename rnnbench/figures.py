@@ -95,7 +95,7 @@ def pairwise_matrix(results: Results):
 
     order = results.order
     pairs = results.pairs
-    matrix = pairs.pivot(index="a", columns="b", values="eps_min").reindex(index=order, columns=order)
+    matrix = pairs.pivot(index="a", columns="b", values="eps_min").reindex(index=order, columns=order).astype(float)
     labels = matrix.map(lambda v: "" if np.isnan(v) else f"{v:.2f}" + ("*" if v < ASO_THRESHOLD else ""))
     figure, axes = plt.subplots(figsize=(1.0 * len(order) + 2.5, 0.8 * len(order) + 1.5))
     sns.heatmap(matrix, annot=labels, fmt="", cmap="RdBu", vmin=0, vmax=1, center=0.5, square=True,

@@ -21,6 +21,7 @@ ASO_THRESHOLD = 0.2
 CONFIDENCE = 0.95
 ITERATIONS = 1000
 SEED = 0
+PAIR_COLUMNS = ["a", "b", "eps_min", "wins", "paired_seeds", "mean_difference", "significant"]
 
 
 def scores_by_variant(finals: pd.DataFrame, metric: str = "test_accuracy") -> dict[str, np.ndarray]:
@@ -101,7 +102,7 @@ def pairwise(finals: pd.DataFrame, metric: str = "test_accuracy", iterations: in
                 "significant": bool(eps < ASO_THRESHOLD) if not np.isnan(eps) else False,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 
 def tied_with_best(pairs: pd.DataFrame, best: str) -> list[str]:

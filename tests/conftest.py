@@ -28,7 +28,7 @@ def pytest_configure(config):
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "scripts", "rnnbench"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "scripts", "rnnbench", "profiles"]
 REUTERS_SHA256 = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
 
 
@@ -106,8 +106,8 @@ class Workflow:
     def write_config(self, config: dict) -> None:
         (self.root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
-    def run(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-        env = dict(os.environ, KERAS_HOME=str(self.keras_home), MPLBACKEND="Agg")
+    def run(self, *args: str, check: bool = True, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+        env = dict(os.environ, KERAS_HOME=str(self.keras_home), MPLBACKEND="Agg", **(env or {}))
         result = subprocess.run(
             [SNAKEMAKE, *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout
         )

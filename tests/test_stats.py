@@ -52,3 +52,13 @@ def test_vectorised_quantile_function_equals_deepsig():
     for size in (2, 5, 7):
         scores = rng.normal(0.7, 0.02, size)
         np.testing.assert_array_equal(_quantile_function(scores)(points), get_quantile_function(scores)(points))
+
+
+def test_a_single_variant_has_no_pairs_but_a_table():
+    from rnnbench.figures import Results, pairwise_matrix
+    from rnnbench.stats import PAIR_COLUMNS
+
+    pairs = pairwise(finals({"only": [0.7, 0.8]}))
+    assert list(pairs.columns) == PAIR_COLUMNS and pairs.empty
+    summary = pd.DataFrame({"variant": ["only"]})
+    pairwise_matrix(Results("reuters", pd.DataFrame(), summary, pairs, pd.DataFrame()))

@@ -10,3 +10,8 @@ rule download:
         "logs/download/{dataset}.log",
     script:
         "../../scripts/download.py"
+
+
+# Compute nodes often have no internet: on a cluster the download runs where Snakemake runs.
+localrules:
+    download,

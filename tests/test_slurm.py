@@ -1,0 +1,77 @@
+"""The SLURM profile against a real one-node SLURM started by the test (see tests/slurm_cluster.py)."""
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from tests.conftest import tiny_config
+from tests.slurm_cluster import SlurmCluster, available
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    if not available():
+        if os.environ.get("RNNBENCH_REQUIRE_SLURM") == "1":
+            pytest.fail("slurm-wlm/munge are not installed and RNNBENCH_REQUIRE_SLURM=1")
+        pytest.skip("slurm-wlm and munge are not installed (apt-get install slurm-wlm munge)")
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_slurm_profile_runs_every_training_job_under_slurm(slurm, tiny_workflow):
+    config = tiny_config(tiny_workflow.config_sha256(), seeds=[0])
+    tiny_workflow.write_config(config)
+    result = tiny_workflow.run(
+        "--workflow-profile", "profiles/slurm", "reports/summary.html",
+        # test-only overrides: this cluster has no accounting database, so no sacct and no accounts
+        "--slurm-status-command", "squeue", "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
+        "--latency-wait", "5",
+        env={"SLURM_CONF": str(slurm.conf)}, timeout=900,
+    )
+    root = tiny_workflow.root
+    assert (root / "reports" / "summary.html").exists(), result.stderr[-3000:]
+    job_ids = set()
+    for variant in config["variants"]:
+        metadata = json.loads((root / "results" / "runs" / "reuters" / variant / "seed0" / "run.json").read_text())
+        assert metadata["slurm_job_id"], f"{variant} did not run under SLURM"
+        job_ids.add(metadata["slurm_job_id"])
+    assert len(job_ids) == 2, "one SLURM job per training run"
+    provenance = pd.read_csv(root / "results" / "run_metadata.csv")
+    assert provenance["slurm_job_id"].notna().all()
+    # download is local (compute nodes may have no internet); everything else was submitted
+    assert "download" not in slurm_job_names(slurm)
+    assert {"train", "evaluate", "report"} <= slurm_job_names(slurm)
+
+
+def slurm_job_names(slurm) -> set[str]:
+    import subprocess
+
+    out = subprocess.run(["squeue", "-h", "--states=all", "-o", "%j %k"], capture_output=True, text=True,
+                         env=slurm.env).stdout
+    return {word for line in out.splitlines() for word in line.replace("-", " ").replace("_", " ").split()} & {
+        "download", "pad", "train", "evaluate", "aggregate", "compare", "figures", "report"}
+
+
+def test_generic_cluster_profile_submits_with_sbatch(slurm, tiny_workflow):
+    config = tiny_config(tiny_workflow.config_sha256(), seeds=[0])
+    config["variants"] = {"lstm": config["variants"]["lstm"]}
+    tiny_workflow.write_config(config)
+    tiny_workflow.run(
+        "--workflow-profile", "profiles/cluster-generic", "reports/summary.html",
+        "--seconds-between-status-checks", "2", "--latency-wait", "5",
+        env={"SLURM_CONF": str(slurm.conf)}, timeout=900,
+    )
+    root = tiny_workflow.root
+    metadata = json.loads((root / "results" / "runs" / "reuters" / "lstm" / "seed0" / "run.json").read_text())
+    assert metadata["slurm_job_id"]
+    assert (root / "reports" / "summary.html").exists()
+    assert any((root / "logs" / "cluster").glob("smk-train-*.out")), "sbatch wrote the job's log"
