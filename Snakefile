@@ -17,6 +17,12 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    """The study's deliverables: the report and every trained model.
+
+    Snakemake does not rebuild a deleted intermediate file while everything after it is up
+    to date; naming the models here makes a plain `snakemake` retrain any that went missing.
+    """
     input:
         "reports/summary.html",
+        run_files("model.keras"),
     default_target: True

@@ -122,7 +122,7 @@ def report_slice(config: Mapping[str, Any]) -> str:
         {
             "datasets": config["datasets"],
             "variants": config["variants"],
-            "seeds": config["seeds"],
+            "seeds": sorted(config["seeds"]),
             "epochs": config["epochs"],
             "batch_size": config["batch_size"],
             "validation_split": config["validation_split"],

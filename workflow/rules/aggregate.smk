@@ -4,6 +4,7 @@ rule aggregate:
         histories=run_files("history.csv"),
         metrics=run_files("metrics.json"),
         metadata=run_files("run.json"),
+        code=code("aggregate"),
     output:
         runs="results/runs.csv",
         summary="results/summary.csv",
@@ -24,6 +25,7 @@ rule compare:
     """Almost Stochastic Order (deepsig) for every ordered pair of variants."""
     input:
         runs="results/runs.csv",
+        code=code("stats"),
     output:
         "results/pairwise.csv",
     params:

@@ -1,4 +1,5 @@
 # Helpers shared by the rules: config validation, the run grid and each rule's config slice.
+import os
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -27,12 +28,20 @@ RUN_DIR = "results/runs/{dataset}/{variant}/seed{seed}"
 DATASETS = sorted(config["datasets"])
 FIGURES = list(rnnbench_figures.FIGURES)
 
+# Sorted, so that reordering config.yaml changes no rule's inputs or params.
 RUNS = [
     (dataset, variant, seed)
     for dataset in DATASETS
-    for variant in config["variants"]
-    for seed in config["seeds"]
+    for variant in sorted(config["variants"])
+    for seed in sorted(config["seeds"])
 ]
+
+
+def code(*modules):
+    """The rnnbench modules a rule's output depends on, as inputs: editing one reruns that stage."""
+    # Relative to the working directory, so that moving the project does not change the inputs.
+    package = os.path.relpath(os.path.join(workflow.basedir, "rnnbench"))
+    return [os.path.join(package, f"{module}.py") for module in modules]
 
 
 def run_files(pattern):

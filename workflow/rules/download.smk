@@ -1,5 +1,7 @@
 rule download:
     """A verified copy of the dataset file: from the Keras cache if it holds the right file, else its URL."""
+    input:
+        code=code("data"),
     output:
         "data/raw/{dataset}.npz",
     params:

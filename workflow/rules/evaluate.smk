@@ -3,6 +3,7 @@ rule evaluate:
     input:
         data="data/padded/{dataset}.npz",
         model=f"{RUN_DIR}/model.keras",
+        code=code("evaluation"),
     output:
         f"{RUN_DIR}/metrics.json",
     threads: 1

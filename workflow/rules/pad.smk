@@ -2,6 +2,7 @@ rule pad:
     """keras.datasets.reuters.load_data semantics, then pad_sequences; a pickle-free npz."""
     input:
         "data/raw/{dataset}.npz",
+        code=code("data"),
     output:
         "data/padded/{dataset}.npz",
     params:

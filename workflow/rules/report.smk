@@ -10,6 +10,7 @@ rule figures:
     """One dataset's report figures, each its own file (and an entry of snakemake --report)."""
     input:
         **REPORT_TABLES,
+        code=code("figures"),
     output:
         accuracy=report(
             "reports/figures/{dataset}/accuracy.png",
@@ -63,12 +64,14 @@ rule report:
         **REPORT_TABLES,
         metadata="results/run_metadata.csv",
         **figure_files(),
+        code=code("report"),
     output:
         "reports/summary.html",
     params:
         settings=rnnbench_config.report_slice(config),
         datasets=DATASETS,
-        repo=workflow.basedir,
+        # the checkout the report's code came from, for its git commit
+        repo=lambda wildcards, input: Path(input.code[0]).parent.parent,
     conda:
         "../envs/rnnbench.yaml"
     log:

@@ -2,6 +2,7 @@ rule train:
     """One run: the variant's model trained under one seed."""
     input:
         data="data/padded/{dataset}.npz",
+        code=code("models", "training"),
     output:
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.keras",
