@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import platform
 import resource
+import shutil
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+
+from rnnbench.io import atomic_path
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
@@ -32,21 +38,73 @@ def configure_tensorflow(threads: int, seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _epoch_timer():
-    import keras
+def split_validation(x, y, validation_split: float):
+    """Keras's ``validation_split``: the last fraction of the rows, before any shuffling."""
+    cut = int(math.floor(len(x) * (1.0 - validation_split)))
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds: list[float] = []
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
+def epoch_order(rows: int, seed: int, epoch: int) -> np.ndarray:
+    """The training rows' order in one epoch: a function of (seed, epoch) alone, so a resumed
+    run sees the same batches as an uninterrupted one."""
+    return np.random.default_rng([seed, epoch]).permutation(rows)
 
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start)
 
-    return EpochTimer()
+def reseed_dropout(model, seed: int, epoch: int) -> None:
+    """Set every dropout seed generator's state from (seed, epoch).
+
+    Keras keeps these states outside the saved weights; deriving them per epoch makes the
+    dropout masks of a resumed epoch equal those of an uninterrupted run.
+    """
+    for index, variable in enumerate(v for v in model.variables if "seed_generator" in v.path):
+        state = np.random.default_rng([seed, epoch, index]).integers(0, 2**31 - 1, size=variable.shape)
+        variable.assign(state.astype(variable.dtype))
+
+
+class Checkpoint:
+    """The state after each finished epoch, in ``directory``: weights with the optimizer's state,
+    and the history so far. Each epoch is written to its own folder and then published by
+    atomically replacing the ``latest`` pointer, so a kill at any moment leaves a usable state."""
+
+    def __init__(self, directory, identity: str = ""):
+        self.directory = Path(directory) if directory else None
+        self.identity = identity  # what was being trained: a checkpoint of anything else is discarded
+
+    def restore(self, model) -> pd.DataFrame | None:
+        if self.directory is None or not (self.directory / "latest").exists():
+            return None
+        identity = self.directory / "identity.json"
+        if not identity.exists() or identity.read_text() != self.identity:
+            print(f"discarding {self.directory}: it checkpoints another spec or seed")
+            self.remove()
+            return None
+        folder = self.directory / (self.directory / "latest").read_text().strip()
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(folder / "state.weights.h5")
+        return pd.read_csv(folder / "history.csv")
+
+    def save(self, model, history: pd.DataFrame) -> None:
+        if self.directory is None:
+            return
+        name = f"epoch-{int(history['epoch'].iloc[-1]):04d}"
+        folder = self.directory / name
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "identity.json").write_text(self.identity)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        model.save_weights(folder / "state.weights.h5")
+        history.to_csv(folder / "history.csv", index=False)
+        with atomic_path(self.directory / "latest") as tmp:
+            tmp.write_text(name)
+        for old in self.directory.glob("epoch-*"):
+            if old.name != name:
+                shutil.rmtree(old)
+
+    def remove(self) -> None:
+        if self.directory is not None and self.directory.exists():
+            shutil.rmtree(self.directory)
 
 
 def train(
@@ -55,12 +113,16 @@ def train(
     *,
     seed: int,
     threads: int,
+    checkpoint_dir=None,
     verbose: int = 2,
 ):
     """Train the model that ``spec`` describes; return (model, history frame, metadata).
 
-    ``spec`` is the rule's canonical slice: the variant, embedding_dim, epochs,
-    batch_size and validation_split. Keras's progress goes to stdout.
+    ``spec`` is the rule's canonical slice: the variant, embedding_dim, epochs, batch_size
+    and validation_split. With ``checkpoint_dir``, every finished epoch is checkpointed there
+    and a later call resumes from the last one; the result is the same as an uninterrupted
+    run, bit for bit on CPU. Training that produces a NaN loss stops and is marked diverged.
+    Keras's progress goes to stdout.
     """
     configure_tensorflow(threads, seed)
     import keras
@@ -70,6 +132,7 @@ def train(
 
     started = time.time()
     x_train, y_train = data["x_train"], data["y_train"]
+    (x_fit, y_fit), validation = split_validation(x_train, y_train, spec["validation_split"])
     model = build_model(
         spec["variant"],
         num_words=int(data["num_words"]),
@@ -78,26 +141,41 @@ def train(
         num_classes=int(data["num_classes"]),
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    timer = _epoch_timer()
-    fit = model.fit(
-        x_train,
-        y_train,
-        epochs=spec["epochs"],
-        batch_size=spec["batch_size"],
-        validation_split=spec["validation_split"],
-        callbacks=[timer],
-        verbose=verbose,
-    )
-    history = pd.DataFrame({key: fit.history[key] for key in HISTORY_COLUMNS[1:-1]})
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    history["seconds"] = timer.seconds
+    checkpoint = Checkpoint(checkpoint_dir, json.dumps({"spec": spec, "seed": seed}, sort_keys=True))
+    restored = checkpoint.restore(model)
+    rows = [] if restored is None else restored.to_dict("records")
+    resumed_from = len(rows)
+    if resumed_from:
+        print(f"resuming after epoch {resumed_from} from {checkpoint.directory}")
+    diverged = any(not np.isfinite(row["loss"]) for row in rows)
+    for epoch in range(len(rows), spec["epochs"]):
+        if diverged:
+            break
+        print(f"Epoch {epoch + 1}/{spec['epochs']}")
+        order = epoch_order(len(x_fit), seed, epoch)
+        reseed_dropout(model, seed, epoch)
+        start = time.perf_counter()
+        fit = model.fit(
+            x_fit[order], y_fit[order], batch_size=spec["batch_size"], epochs=1, shuffle=False,
+            validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN()], verbose=verbose,
+        )
+        seconds = time.perf_counter() - start
+        logs = {key: float(values[-1]) for key, values in fit.history.items()}
+        diverged = not np.isfinite(logs.get("loss", np.nan)) or model.stop_training
+        rows.append(
+            {"epoch": epoch + 1, **{key: logs.get(key, np.nan) for key in HISTORY_COLUMNS[1:-1]}, "seconds": seconds}
+        )
+        checkpoint.save(model, pd.DataFrame(rows, columns=HISTORY_COLUMNS))
+    history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     metadata = {
         "seed": seed,
         "parameters": int(model.count_params()),
         "wall_seconds": time.time() - started,
         "epochs_run": len(history),
-        "train_rows": int(round(len(x_train) * (1 - spec["validation_split"]))),
-        "validation_rows": len(x_train) - int(round(len(x_train) * (1 - spec["validation_split"]))),
+        "diverged": bool(diverged),
+        "resumed_after_epoch": resumed_from,
+        "train_rows": len(x_fit),
+        "validation_rows": len(validation[0]),
         "threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

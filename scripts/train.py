@@ -1,6 +1,11 @@
-"""Snakemake adapter: train one (dataset, variant, seed) run; Keras's progress goes to the log."""
+"""Snakemake adapter: train one (dataset, variant, seed) run; Keras's progress goes to the log.
+
+Every finished epoch is checkpointed in the run's own folder (checkpoint/); a job that was
+killed resumes from there when rerun (--rerun-incomplete, or a requeued SLURM job).
+"""
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,10 +17,13 @@ from rnnbench.training import train
 log_to(snakemake.log[0])
 
 spec = json.loads(snakemake.params.spec)
+checkpoint_dir = Path(snakemake.output.history).parent / "checkpoint"
 model, history, metadata = train(
-    load_padded(snakemake.input.data), spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads
+    load_padded(snakemake.input.data), spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads,
+    checkpoint_dir=checkpoint_dir,
 )
 with atomic_path(snakemake.output.model) as tmp:
     model.save(tmp)
 write_csv(history, snakemake.output.history)
 write_json(dict(metadata, spec=spec), snakemake.output.metadata)
+shutil.rmtree(checkpoint_dir)  # the run is complete
