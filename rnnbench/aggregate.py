@@ -17,7 +17,7 @@ import pandas as pd
 RUN_COLUMNS = ["dataset", "variant", "seed", "epoch", "metric", "value"]
 EPOCH_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 FINAL_METRICS = ["test_loss", "test_accuracy", "test_macro_f1"]
-RUN_FACTS = ["parameters", "wall_seconds", "peak_rss_mb"]
+RUN_FACTS = ["parameters", "wall_seconds", "peak_rss_mb", "diverged"]
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
 BOOTSTRAP_SEED = 0
@@ -102,21 +102,26 @@ def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -
     notebook = notebook or {}
     rows = []
     for (dataset, variant), group in final_values(runs).groupby(["dataset", "variant"], sort=True):
+        diverged = group["diverged"].fillna(0).astype(bool) if "diverged" in group else pd.Series(False, index=group.index)
+        group = group[~diverged]  # a diverged run has no score to average: counted, never averaged in
         accuracy = group["test_accuracy"].to_numpy()
+        parameters = runs.loc[(runs["dataset"] == dataset) & (runs["variant"] == variant)
+                              & (runs["metric"] == "parameters"), "value"].iloc[0]
         low, high = bootstrap_ci(accuracy)
         rows.append(
             {
                 "dataset": dataset,
                 "variant": variant,
                 "n": len(accuracy),
-                "accuracy_mean": accuracy.mean(),
+                "diverged": int(diverged.sum()),
+                "accuracy_mean": accuracy.mean() if len(accuracy) else float("nan"),
                 "accuracy_std": accuracy.std(ddof=1) if len(accuracy) > 1 else float("nan"),
                 "accuracy_ci_low": low,
                 "accuracy_ci_high": high,
-                "accuracy_min": accuracy.min(),
-                "accuracy_max": accuracy.max(),
+                "accuracy_min": accuracy.min() if len(accuracy) else float("nan"),
+                "accuracy_max": accuracy.max() if len(accuracy) else float("nan"),
                 "macro_f1_mean": group["test_macro_f1"].mean(),
-                "parameters": int(group["parameters"].iloc[0]),
+                "parameters": int(parameters),
                 "seconds_per_epoch": group["seconds_per_epoch"].mean(),
                 "train_seconds": group["train_seconds"].mean(),
                 "notebook_accuracy": notebook.get(variant, float("nan")),

@@ -27,6 +27,18 @@ def macro_f1(matrix: np.ndarray) -> float:
     return float(f1[present].mean())
 
 
+def diverged_metrics(y_test, num_classes: int) -> dict:
+    """A diverged run has no test scores: NaN, never a number that could be averaged in."""
+    return {
+        "test_loss": float("nan"),
+        "test_accuracy": float("nan"),
+        "test_macro_f1": float("nan"),
+        "test_rows": int(len(y_test)),
+        "diverged": True,
+        "confusion_matrix": np.zeros((num_classes, num_classes), dtype=int).tolist(),
+    }
+
+
 def evaluate(model, x_test, y_test, num_classes: int, batch_size: int = 256) -> dict:
     probabilities = model.predict(x_test, batch_size=batch_size, verbose=0)
     y_pred = probabilities.argmax(axis=1)
@@ -38,5 +50,6 @@ def evaluate(model, x_test, y_test, num_classes: int, batch_size: int = 256) -> 
         "test_accuracy": float(np.mean(y_pred == y_test)),
         "test_macro_f1": macro_f1(matrix),
         "test_rows": int(len(y_test)),
+        "diverged": False,
         "confusion_matrix": matrix.tolist(),
     }

@@ -33,6 +33,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.88em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.55em; text-align: right; }
 th { background: #f3f3f3; } td:first-child, td.name { text-align: left; }
 tr.best { background: #c8e6c9; font-weight: bold; } tr.tied { background: #eef7ee; }
+tr.diverged { background: #fdecea; color: #a33; }
 img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; font-size: 0.88em; }
 dt { font-weight: bold; } dd { margin: 0; word-break: break-all; }
@@ -54,7 +55,9 @@ def leaderboard(results: Results) -> str:
     )
     rows = []
     for rank, row in enumerate(results.summary.itertuples(index=False), start=1):
-        if row.variant == results.best:
+        if np.isnan(row.accuracy_mean):
+            status, css = "diverged", "diverged"
+        elif row.variant == results.best:
             status, css = "best", "best"
         elif row.variant in tied:
             status, css = "tied", "tied"
@@ -65,7 +68,8 @@ def leaderboard(results: Results) -> str:
             f'<td class="name">{html.escape(row.variant)}</td>'
             f"<td>{_fmt(row.accuracy_mean)} ± {_fmt(row.accuracy_std)}</td>"
             f"<td>[{_fmt(row.accuracy_ci_low)}, {_fmt(row.accuracy_ci_high)}]</td>"
-            f"<td>{_fmt(row.accuracy_min)}</td><td>{_fmt(row.accuracy_max)}</td><td>{row.n}</td>"
+            f"<td>{_fmt(row.accuracy_min)}</td><td>{_fmt(row.accuracy_max)}</td>"
+            f"<td>{row.n}{f' (+{row.diverged} diverged)' if row.diverged else ''}</td>"
             f"<td>{_fmt(row.macro_f1_mean)}</td><td>{_fmt(row.notebook_accuracy, missing='')}</td>"
             f"<td>{status}</td><td>{int(row.parameters):,}</td><td>{_fmt(row.seconds_per_epoch, 2)}</td>"
             f"<td>{_fmt(row.train_seconds, 0)}</td></tr>"
@@ -117,7 +121,8 @@ def section(results: Results, figures: Mapping[str, Path], settings: Mapping[str
         "over seeds (scipy.stats.bootstrap): it measures seed-to-seed variation only. Every variant is "
         "scored on the same fixed test set, whose own binomial noise (about ±2.5 points at 0.75 accuracy on "
         f"1,195 documents) is shared by all rows. <b>tied</b>: the best variant does not beat it by ASO "
-        f"(ε_min ≥ {ASO_THRESHOLD}).</p>",
+        f"(ε_min ≥ {ASO_THRESHOLD}). A run whose loss became NaN is stopped and counted as <b>diverged</b>: "
+        "it is shown in n, never averaged in.</p>",
         leaderboard(results),
     ]
     for name, title in FIGURE_TITLES.items():

@@ -25,9 +25,9 @@ PAIR_COLUMNS = ["a", "b", "eps_min", "wins", "paired_seeds", "mean_difference", 
 
 
 def scores_by_variant(finals: pd.DataFrame, metric: str = "test_accuracy") -> dict[str, np.ndarray]:
-    """Each variant's scores over seeds, ordered by seed."""
+    """Each variant's scores over seeds, ordered by seed; diverged runs (NaN) left out."""
     return {
-        variant: group.sort_values("seed")[metric].to_numpy(dtype=float)
+        variant: group.sort_values("seed")[metric].dropna().to_numpy(dtype=float)
         for variant, group in finals.groupby("variant", sort=True)
     }
 
@@ -86,7 +86,7 @@ def pairwise(finals: pd.DataFrame, metric: str = "test_accuracy", iterations: in
     """One row per ordered pair of variants of one dataset: eps_min, seed-paired wins, significance."""
     scores = scores_by_variant(finals, metric)
     matrix = aso_matrix(scores, iterations)
-    by_seed = finals.pivot_table(index="seed", columns="variant", values=metric)
+    by_seed = finals.pivot_table(index="seed", columns="variant", values=metric).reindex(columns=list(scores))
     rows = []
     for a, b in itertools.permutations(scores, 2):
         paired = by_seed[[a, b]].dropna()

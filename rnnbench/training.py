@@ -19,6 +19,7 @@ import pandas as pd
 
 from rnnbench.io import atomic_path
 
+DEFAULT_LEARNING_RATE = 0.001  # Keras's Adam default, as in the notebook
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
 
@@ -140,7 +141,9 @@ def train(
         embedding_dim=spec["embedding_dim"],
         num_classes=int(data["num_classes"]),
     )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    learning_rate = spec["variant"].get("learning_rate", DEFAULT_LEARNING_RATE)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     checkpoint = Checkpoint(checkpoint_dir, json.dumps({"spec": spec, "seed": seed}, sort_keys=True))
     restored = checkpoint.restore(model)
     rows = [] if restored is None else restored.to_dict("records")

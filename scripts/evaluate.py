@@ -1,11 +1,12 @@
 """Snakemake adapter: test loss, accuracy, macro-F1 and confusion matrix of one trained run."""
 
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.data import load_padded
-from rnnbench.evaluation import evaluate
+from rnnbench.evaluation import diverged_metrics, evaluate
 from rnnbench.io import log_to, write_json
 from rnnbench.training import configure_tensorflow
 
@@ -15,7 +16,10 @@ configure_tensorflow(snakemake.threads, int(snakemake.wildcards.seed))
 import keras  # noqa: E402  (after the thread settings)
 
 data = load_padded(snakemake.input.data)
-model = keras.models.load_model(snakemake.input.model)
-metrics = evaluate(model, data["x_test"], data["y_test"], int(data["num_classes"]))
+if json.loads(Path(snakemake.input.metadata).read_text())["diverged"]:
+    metrics = diverged_metrics(data["y_test"], int(data["num_classes"]))
+else:
+    model = keras.models.load_model(snakemake.input.model)
+    metrics = evaluate(model, data["x_test"], data["y_test"], int(data["num_classes"]))
 write_json(metrics, snakemake.output[0])
 print({k: v for k, v in metrics.items() if k != "confusion_matrix"})

@@ -14,7 +14,7 @@ def fake_run(variant, seed, accuracy, epochs=3):
         "seconds": [2.0 + seed] * epochs,
     })
     metrics = {"test_loss": 1.0, "test_accuracy": accuracy, "test_macro_f1": accuracy / 2}
-    metadata = {"parameters": 1000, "wall_seconds": 10.0, "peak_rss_mb": 500.0}
+    metadata = {"parameters": 1000, "wall_seconds": 10.0, "peak_rss_mb": 500.0, "diverged": False}
     return tidy_run("reuters", variant, seed, history, metrics, metadata)
 
 
@@ -55,3 +55,11 @@ def test_summary_recomputes_from_runs(runs):
 def test_single_seed_has_no_interval():
     summary = summarize(fake_run("a", 0, 0.7))
     assert summary.loc[0, "n"] == 1 and np.isnan(summary.loc[0, "accuracy_ci_low"])
+
+
+def test_diverged_runs_are_counted_not_averaged():
+    runs = pd.concat([fake_run("a", 0, 0.70), fake_run("a", 1, 0.74), fake_run("a", 2, float("nan"))])
+    runs.loc[(runs["seed"] == 2) & (runs["metric"] == "diverged"), "value"] = 1.0
+    row = summarize(runs).iloc[0]
+    assert (row["n"], row["diverged"]) == (2, 1)
+    assert row["accuracy_mean"] == pytest.approx(0.72)

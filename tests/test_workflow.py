@@ -75,3 +75,19 @@ def test_download_with_wrong_hash_fails_and_leaves_nothing(tiny_workflow):
     assert "f" * 64 in output and "127.0.0.1:9/unreachable/reuters.npz" in output
     assert not (tiny_workflow.root / "data" / "raw" / "reuters.npz").exists()
     assert list((tiny_workflow.root / "data" / "raw").glob("*")) == []
+
+
+def test_diverged_runs_show_as_diverged(tiny_workflow):
+    config = tiny_config(tiny_workflow.config_sha256(), epochs=2)
+    config["variants"]["exploding"] = dict(TINY_VARIANTS["lstm"], learning_rate=1e38)
+    tiny_workflow.write_config(config)
+    tiny_workflow.run("--cores", "2", "reports/summary.html")
+    root = tiny_workflow.root
+    summary = pd.read_csv(root / "results" / "summary.csv").set_index("variant")
+    assert (summary.loc["exploding", "n"], summary.loc["exploding", "diverged"]) == (0, 2)
+    assert pd.isna(summary.loc["exploding", "accuracy_mean"])
+    assert summary.loc["lstm", "n"] == 2
+    metadata = json.loads((root / "results/runs/reuters/exploding/seed0/run.json").read_text())
+    assert metadata["diverged"] and metadata["epochs_run"] == 1
+    report = (root / "reports" / "summary.html").read_text()
+    assert re.search(r'<tr class="diverged" data-variant="exploding">', report)

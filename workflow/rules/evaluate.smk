@@ -3,6 +3,7 @@ rule evaluate:
     input:
         data="data/padded/{dataset}.npz",
         model=f"{RUN_DIR}/model.keras",
+        metadata=f"{RUN_DIR}/run.json",
         code=code("evaluation"),
     output:
         f"{RUN_DIR}/metrics.json",
