@@ -25,8 +25,11 @@ def _describe(error) -> str:
         extra = sorted(set(error.instance) - set(allowed))
         hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
         return f"{where}: unknown key(s) {', '.join(map(repr, extra))}{hint}"
-    if error.validator == "propertyNames":
-        return f"{where}: invalid name {error.instance!r}: {error.message}"
+    if "propertyNames" in error.schema_path:
+        return (
+            f"{where}: invalid name {error.instance!r}: names are used in file paths, so they must start "
+            "with a letter or digit and hold only letters, digits, '_', '-' and '.'"
+        )
     if error.validator == "required":
         return f"{where}: {error.message}"
     return f"{where} = {json.dumps(error.instance)}: {error.message}"
@@ -81,6 +84,24 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
         if name not in config["variants"]:
             problems.append(f"notebook.{name}: no variant named {name!r} in variants")
     return problems
+
+
+def training_rows(padded_npz, config: Mapping[str, Any]) -> int:
+    """Rows Keras trains on: the padded training split less the validation rows."""
+    import math
+
+    import numpy as np
+
+    with np.load(padded_npz, allow_pickle=False) as archive:
+        return int(math.floor(archive["y_train"].shape[0] * (1.0 - config["validation_split"])))
+
+
+def check_batch_size(config: Mapping[str, Any], dataset: str, rows: int) -> None:
+    if config["batch_size"] > rows:
+        raise ConfigError(
+            f"invalid config:\n  batch_size = {config['batch_size']}: larger than the {rows} training rows "
+            f"of dataset {dataset!r} (after validation_split {config['validation_split']})"
+        )
 
 
 def canonical(value: Any) -> str:

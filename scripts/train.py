@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
+from rnnbench.config import check_batch_size, training_rows
 from rnnbench.data import load_padded
 from rnnbench.io import atomic_path, log_to, write_csv, write_json
 from rnnbench.training import train
@@ -17,9 +18,11 @@ from rnnbench.training import train
 log_to(snakemake.log[0])
 
 spec = json.loads(snakemake.params.spec)
+data = load_padded(snakemake.input.data)
+check_batch_size(spec, snakemake.wildcards.dataset, training_rows(snakemake.input.data, spec))
 checkpoint_dir = Path(snakemake.output.history).parent / "checkpoint"
 model, history, metadata = train(
-    load_padded(snakemake.input.data), spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads,
+    data, spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads,
     checkpoint_dir=checkpoint_dir,
 )
 with atomic_path(snakemake.output.model) as tmp:

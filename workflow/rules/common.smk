@@ -13,6 +13,13 @@ try:
     rnnbench_config.validate_config(
         config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
     )
+    # Where the padded data exists already, batch_size is checked against it now;
+    # otherwise the training job checks it before training.
+    for dataset in config["datasets"]:
+        if os.path.exists(f"data/padded/{dataset}.npz"):
+            rnnbench_config.check_batch_size(
+                config, dataset, rnnbench_config.training_rows(f"data/padded/{dataset}.npz", config)
+            )
 except rnnbench_config.ConfigError as error:
     raise WorkflowError(f"rnnbench: {error}") from None
 
