@@ -29,7 +29,8 @@ def tidy_run(dataset: str, variant: str, seed: int, history: pd.DataFrame, metri
     last = int(history["epoch"].max())
     final = pd.DataFrame(
         [(last, key, float(metrics[key])) for key in FINAL_METRICS]
-        + [(last, key, float(metadata[key])) for key in RUN_FACTS]
+        # run.json files written before divergence was tracked have no "diverged": they did not
+        + [(last, key, float(metadata.get(key, False) if key == "diverged" else metadata[key])) for key in RUN_FACTS]
     , columns=["epoch", "metric", "value"])
     rows = pd.concat([per_epoch, final], ignore_index=True)
     rows.insert(0, "seed", int(seed))

@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from tests.conftest import tiny_config
+from tests.conftest import SNAKEMAKE, tiny_config
 from tests.slurm_cluster import SlurmCluster, available
 
 pytestmark = pytest.mark.slow
@@ -75,3 +75,41 @@ def test_generic_cluster_profile_submits_with_sbatch(slurm, tiny_workflow):
     assert metadata["slurm_job_id"]
     assert (root / "reports" / "summary.html").exists()
     assert any((root / "logs" / "cluster").glob("smk-train-*.out")), "sbatch wrote the job's log"
+
+
+def test_requeued_slurm_job_resumes_from_its_checkpoint(slurm, tiny_workflow):
+    """A preempted-and-requeued training job picks up after its last finished epoch."""
+    import subprocess
+    import time
+
+    config = tiny_config(tiny_workflow.config_sha256(), seeds=[0], epochs=60)
+    config["variants"] = {"lstm": config["variants"]["lstm"]}
+    tiny_workflow.write_config(config)
+    run_dir = tiny_workflow.root / "results" / "runs" / "reuters" / "lstm" / "seed0"
+    target = str(run_dir.relative_to(tiny_workflow.root) / "run.json")
+    env = dict(os.environ, KERAS_HOME=str(tiny_workflow.keras_home), SLURM_CONF=str(slurm.conf))
+    snakemake = subprocess.Popen(
+        [SNAKEMAKE, "--workflow-profile", "profiles/slurm", target, "--slurm-status-command", "squeue",
+         "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "1",
+         "--seconds-between-status-checks", "2", "--latency-wait", "5"],
+        cwd=tiny_workflow.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    latest = run_dir / "checkpoint" / "latest"
+    deadline = time.time() + 300
+    while not (latest.exists() and int(latest.read_text().split("-")[1]) >= 3) and time.time() < deadline:
+        assert snakemake.poll() is None, snakemake.stdout.read()[-3000:]
+        time.sleep(0.05)
+    jobs = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %j"], capture_output=True, text=True,
+                          env=slurm.env).stdout.split()
+    job_id = jobs[0]
+    subprocess.run(["scontrol", "requeue", job_id], check=True, env=slurm.env)
+    # SLURM holds a requeued job back for a while (its BeginTime); a test need not wait for that
+    time.sleep(1)
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], env=slurm.env)
+    before = int(latest.read_text().split("-")[1])
+    output, _ = snakemake.communicate(timeout=600)
+    assert snakemake.returncode == 0, output[-3000:]
+    metadata = json.loads((run_dir / "run.json").read_text())
+    assert metadata["slurm_job_id"] == job_id, "the same (requeued) SLURM job finished the run"
+    assert metadata["resumed_after_epoch"] >= before >= 3
+    assert metadata["epochs_run"] == 60
