@@ -138,7 +138,6 @@ def section(results: Results, figures: Mapping[str, Path], settings: Mapping[str
                     "scored higher than B's.</p>"
                 )
                 parts.append(readings(results))
-    parts += ["<h3>Variants</h3>", spec_table(settings["variants"], results.order)]
     return "".join(parts)
 
 
@@ -170,6 +169,7 @@ def render(
         f"<style>{STYLE}</style></head><body>"
         "<h1>rnnbench: recurrent text classifiers across seeds</h1>"
         f"<h2>What ran</h2>{_definitions(what_ran)}"
+        f"{spec_table(settings['variants'], sorted(settings['variants']))}"
         f"<h2>Provenance</h2>{_definitions(provenance)}"
         + "".join(section(r, figures.get(r.dataset, {}), settings, metadata) for r in results)
         + "</body></html>"

@@ -49,7 +49,7 @@ def test_report_renders_offline(browser, finished_tiny_run, tmp_path):
     remote = [url for url in requests if not url.startswith(("file:", "data:"))]
     assert remote == [] and errors == []
 
-    leaderboard = page.locator("table").first
+    leaderboard = page.locator("table.leaderboard")
     assert leaderboard.locator("tr").count() == 1 + 2  # header + one row per variant
     assert leaderboard.locator("tr.best").count() == 1
     assert page.locator("h2", has_text="Provenance").is_visible()
