@@ -1,0 +1,57 @@
+"""Seconds per epoch of one variant on the padded data: rnnbench's per-epoch training loop, or one
+plain ``model.fit`` call as the notebook did.
+
+    .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --mode loop --threads 1
+    .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --mode single --threads 1
+
+Prints each epoch's seconds and the mean of epochs 2.. (the first one includes tracing).
+"""
+
+import argparse
+import time
+
+import numpy as np
+import yaml
+
+from rnnbench.data import load_padded
+from rnnbench.training import configure_tensorflow, train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("padded", help="data/padded/<dataset>.npz from the pad rule")
+    parser.add_argument("--mode", choices=["loop", "single"], default="loop")
+    parser.add_argument("--variant", default="lstm")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    config = yaml.safe_load(open("config.yaml"))
+    data = load_padded(args.padded)
+    spec = {"variant": config["variants"][args.variant], "embedding_dim": 256, "epochs": args.epochs,
+            "batch_size": config["batch_size"], "validation_split": config["validation_split"]}
+    if args.mode == "loop":
+        _, history, _ = train(data, spec, seed=0, threads=args.threads, verbose=0)
+        seconds = history["seconds"].tolist()
+    else:
+        configure_tensorflow(args.threads, 0)
+        import keras
+
+        from rnnbench.models import build_model
+
+        model = build_model(spec["variant"], num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
+                            embedding_dim=spec["embedding_dim"], num_classes=int(data["num_classes"]))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        seconds = []
+        timer = keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
+            on_epoch_end=lambda epoch, logs: seconds.__setitem__(-1, seconds[-1] + time.perf_counter()),
+        )
+        model.fit(data["x_train"], data["y_train"], epochs=args.epochs, batch_size=spec["batch_size"],
+                  validation_split=spec["validation_split"], callbacks=[timer], verbose=0)
+    print(f"{args.mode} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
+          f"mean of epochs 2..: {np.mean(seconds[1:]):.2f}")
+
+
+if __name__ == "__main__":
+    main()
