@@ -1,7 +1,6 @@
 """Bad input is refused clearly, before it can do harm: configs, data files, concurrent runs, kills."""
 
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -11,8 +10,8 @@ import numpy as np
 import pytest
 
 from rnnbench import data
-from rnnbench.io import atomic_path, write_text
-from tests.conftest import REUTERS_SHA256, SNAKEMAKE, TINY_VARIANTS, synthetic_reuters, tiny_config
+from rnnbench.io import atomic_path
+from tests.conftest import REUTERS_SHA256, SNAKEMAKE, synthetic_reuters, tiny_config
 
 
 def set_key(path, value):
