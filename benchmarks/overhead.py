@@ -1,0 +1,72 @@
+"""Fixed per-job overhead of the pipeline: one run as a plain Keras script against one pipeline job.
+
+    KERAS_HOME=... .venv/bin/python benchmarks/overhead.py --variant lstm --epochs 2 10 --threads 2
+
+For each epoch count E, times (a) `python benchmarks/plain_keras.py --epochs E` and (b)
+`snakemake --cores 2` on that run's metrics.json (train + evaluate; the padded data is made
+beforehand, as in a study where pad runs once). Fits wall = fixed + per_epoch * E to each and
+prints both fits, the fixed overhead of (b) over (a) and its share of a 40-epoch job.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def timed(command, cwd) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHONPATH=str(REPO)))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="lstm")
+    parser.add_argument("--epochs", nargs="+", type=int, default=[2, 10])
+    parser.add_argument("--threads", type=int, default=2,
+                        help="the pipeline job's threads; the plain script uses TensorFlow's default (all cores)")
+    args = parser.parse_args()
+
+    base = yaml.safe_load((REPO / "config.yaml").read_text())
+    plain, pipeline = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for epochs in args.epochs:
+            plain.append(timed([sys.executable, str(REPO / "benchmarks" / "plain_keras.py"),
+                                "--variant", args.variant, "--epochs", str(epochs)], REPO))
+            root = Path(tmp) / f"e{epochs}"
+            root.mkdir()
+            for name in ("Snakefile", "workflow", "scripts", "rnnbench"):
+                source = REPO / name
+                (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+            config = dict(base, seeds=[0], epochs=epochs, notebook={}, threads=args.threads,
+                          variants={args.variant: base["variants"][args.variant]})
+            (root / "config.yaml").write_text(yaml.safe_dump(config))
+            timed([SNAKEMAKE, "--cores", "2", "data/padded/reuters.npz"], root)
+            target = f"results/runs/reuters/{args.variant}/seed0/metrics.json"
+            pipeline.append(timed([SNAKEMAKE, "--cores", "2", target], root))
+    fits = {}
+    for name, walls in (("plain Keras script", plain), ("pipeline job", pipeline)):
+        per_epoch, fixed = np.polyfit(args.epochs, walls, 1)
+        fits[name] = (fixed, per_epoch)
+        print(f"{name:20s} " + "  ".join(f"E={e}: {w:6.1f} s" for e, w in zip(args.epochs, walls))
+              + f"  -> fixed {fixed:5.1f} s + {per_epoch:.2f} s/epoch")
+    extra = fits["pipeline job"][0] - fits["plain Keras script"][0]
+    job40 = fits["pipeline job"][0] + 40 * fits["pipeline job"][1]
+    print(f"fixed overhead of the pipeline job over the script: {extra:.1f} s "
+          f"= {100 * extra / job40:.1f}% of a 40-epoch pipeline job ({job40:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
