@@ -39,26 +39,27 @@ def tidy_run(dataset: str, variant: str, seed: int, history: pd.DataFrame, metri
     return rows[RUN_COLUMNS]
 
 
-def read_run(dataset: str, variant: str, seed: int, history_csv, metrics_json, metadata_json) -> pd.DataFrame:
-    history = pd.read_csv(history_csv)
-    metrics = json.loads(Path(metrics_json).read_text())
-    metadata = json.loads(Path(metadata_json).read_text())
-    return tidy_run(dataset, variant, seed, history, metrics, metadata)
+def load_run(history_csv, metrics_json, metadata_json) -> tuple[pd.DataFrame, dict, dict]:
+    """One run's history, test metrics and metadata, each file read once."""
+    return (
+        pd.read_csv(history_csv),
+        json.loads(Path(metrics_json).read_text()),
+        json.loads(Path(metadata_json).read_text()),
+    )
 
 
-def tidy_confusion(dataset: str, variant: str, seed: int, metrics_json) -> pd.DataFrame:
+def tidy_confusion(dataset: str, variant: str, seed: int, metrics: Mapping) -> pd.DataFrame:
     """The non-zero cells of one run's confusion matrix: (dataset, variant, seed, true, predicted, count)."""
-    matrix = np.asarray(json.loads(Path(metrics_json).read_text())["confusion_matrix"])
+    matrix = np.asarray(metrics["confusion_matrix"])
     true, predicted = np.nonzero(matrix)
     return pd.DataFrame({"dataset": dataset, "variant": variant, "seed": int(seed), "true": true,
                          "predicted": predicted, "count": matrix[true, predicted]})
 
 
-def run_facts(dataset: str, variant: str, seed: int, metrics_json, metadata_json) -> dict:
+def run_facts(dataset: str, variant: str, seed: int, metrics: Mapping, metadata: Mapping) -> dict:
     """One row of run_metadata.csv: the run's scalar metadata plus its test-set size."""
-    metadata = json.loads(Path(metadata_json).read_text())
     facts = {k: v for k, v in metadata.items() if not isinstance(v, (dict, list))}
-    facts["test_rows"] = json.loads(Path(metrics_json).read_text())["test_rows"]
+    facts["test_rows"] = metrics["test_rows"]
     return dict(facts, dataset=dataset, variant=variant, seed=int(seed))
 
 
@@ -103,11 +104,10 @@ def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -
     notebook = notebook or {}
     rows = []
     for (dataset, variant), group in final_values(runs).groupby(["dataset", "variant"], sort=True):
-        diverged = group["diverged"].fillna(0).astype(bool) if "diverged" in group else pd.Series(False, index=group.index)
+        parameters = group["parameters"].iloc[0]
+        diverged = group["diverged"].astype(bool)
         group = group[~diverged]  # a diverged run has no score to average: counted, never averaged in
         accuracy = group["test_accuracy"].to_numpy()
-        parameters = runs.loc[(runs["dataset"] == dataset) & (runs["variant"] == variant)
-                              & (runs["metric"] == "parameters"), "value"].iloc[0]
         low, high = bootstrap_ci(accuracy)
         rows.append(
             {

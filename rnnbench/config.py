@@ -86,14 +86,19 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def training_rows(padded_npz, config: Mapping[str, Any]) -> int:
-    """Rows Keras trains on: the padded training split less the validation rows."""
+def training_rows(rows: int, validation_split: float) -> int:
+    """Rows Keras trains on out of ``rows``: it holds the last ``validation_split`` fraction out."""
     import math
 
+    return int(math.floor(rows * (1.0 - validation_split)))
+
+
+def padded_training_rows(padded_npz, validation_split: float) -> int:
+    """``training_rows`` of a padded dataset file (the pad rule's output)."""
     import numpy as np
 
     with np.load(padded_npz, allow_pickle=False) as archive:
-        return int(math.floor(archive["y_train"].shape[0] * (1.0 - config["validation_split"])))
+        return training_rows(archive["y_train"].shape[0], validation_split)
 
 
 def check_batch_size(config: Mapping[str, Any], dataset: str, rows: int) -> None:

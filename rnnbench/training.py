@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import resource
@@ -17,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from rnnbench.config import training_rows
 from rnnbench.io import atomic_path
 
 DEFAULT_LEARNING_RATE = 0.001  # Keras's Adam default, as in the notebook
@@ -41,7 +41,7 @@ def configure_tensorflow(threads: int, seed: int) -> None:
 
 def split_validation(x, y, validation_split: float):
     """Keras's ``validation_split``: the last fraction of the rows, before any shuffling."""
-    cut = int(math.floor(len(x) * (1.0 - validation_split)))
+    cut = training_rows(len(x), validation_split)
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.aggregate import collect, read_run, run_facts, summarize, tidy_confusion
+from rnnbench.aggregate import collect, load_run, run_facts, summarize, tidy_confusion, tidy_run
 from rnnbench.io import log_to, write_csv
 
 log_to(snakemake.log[0])
@@ -16,7 +16,8 @@ runs, confusion, metadata = [], [], []
 for (dataset, variant, seed), history, metrics, meta in zip(
     snakemake.params.runs, snakemake.input.histories, snakemake.input.metrics, snakemake.input.metadata
 ):
-    runs.append(read_run(dataset, variant, seed, history, metrics, meta))
+    history, metrics, meta = load_run(history, metrics, meta)
+    runs.append(tidy_run(dataset, variant, seed, history, metrics, meta))
     confusion.append(tidy_confusion(dataset, variant, seed, metrics))
     metadata.append(run_facts(dataset, variant, seed, metrics, meta))
 runs = collect(runs)

@@ -19,7 +19,8 @@ log_to(snakemake.log[0])
 
 spec = json.loads(snakemake.params.spec)
 data = load_padded(snakemake.input.data)
-check_batch_size(spec, snakemake.wildcards.dataset, training_rows(snakemake.input.data, spec))
+rows = training_rows(len(data["y_train"]), spec["validation_split"])
+check_batch_size(spec, snakemake.wildcards.dataset, rows)
 checkpoint_dir = Path(snakemake.output.history).parent / "checkpoint"
 model, history, metadata = train(
     data, spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads,

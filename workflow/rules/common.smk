@@ -18,7 +18,11 @@ try:
     for dataset in config["datasets"]:
         if os.path.exists(f"data/padded/{dataset}.npz"):
             rnnbench_config.check_batch_size(
-                config, dataset, rnnbench_config.training_rows(f"data/padded/{dataset}.npz", config)
+                config,
+                dataset,
+                rnnbench_config.padded_training_rows(
+                    f"data/padded/{dataset}.npz", config["validation_split"]
+                ),
             )
 except rnnbench_config.ConfigError as error:
     raise WorkflowError(f"rnnbench: {error}") from None
