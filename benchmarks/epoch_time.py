@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--variant", default="lstm")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--jit", action="store_true", help="single mode: compile with jit_compile=True (XLA)")
     args = parser.parse_args()
 
     config = yaml.safe_load(open("config.yaml"))
@@ -41,7 +42,8 @@ def main() -> None:
 
         model = build_model(spec["variant"], num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                             embedding_dim=spec["embedding_dim"], num_classes=int(data["num_classes"]))
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      jit_compile=args.jit)
         seconds = []
         timer = keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
@@ -49,7 +51,7 @@ def main() -> None:
         )
         model.fit(data["x_train"], data["y_train"], epochs=args.epochs, batch_size=spec["batch_size"],
                   validation_split=spec["validation_split"], callbacks=[timer], verbose=0)
-    print(f"{args.mode} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
+    print(f"{args.mode}{' jit' if args.jit else ''} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
           f"mean of epochs 2..: {np.mean(seconds[1:]):.2f}")
 
 

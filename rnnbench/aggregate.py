@@ -2,7 +2,8 @@
 
 ``runs.csv`` has one row per (dataset, variant, seed, epoch, metric). Per-epoch
 metrics sit at epochs 1..E; the test metrics and run facts (parameters, wall
-seconds) sit at the run's last epoch, the epoch whose weights were evaluated.
+seconds, best_epoch) sit at the run's last epoch. The weights evaluated are the last
+epoch's, or with early stopping those of ``best_epoch``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import pandas as pd
 RUN_COLUMNS = ["dataset", "variant", "seed", "epoch", "metric", "value"]
 EPOCH_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 FINAL_METRICS = ["test_loss", "test_accuracy", "test_macro_f1"]
-RUN_FACTS = ["parameters", "wall_seconds", "peak_rss_mb", "diverged"]
+# Binary datasets: precision, recall and F1 of the positive class (spam), when the run has them.
+POSITIVE_METRICS = ["test_precision", "test_recall", "test_f1"]
+RUN_FACTS = ["parameters", "wall_seconds", "peak_rss_mb", "diverged", "best_epoch"]
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
 BOOTSTRAP_SEED = 0
@@ -28,9 +31,8 @@ def tidy_run(dataset: str, variant: str, seed: int, history: pd.DataFrame, metri
     per_epoch = history.melt(id_vars="epoch", value_vars=EPOCH_METRICS, var_name="metric")
     last = int(history["epoch"].max())
     final = pd.DataFrame(
-        [(last, key, float(metrics[key])) for key in FINAL_METRICS]
-        # run.json files written before divergence was tracked have no "diverged": they did not
-        + [(last, key, float(metadata.get(key, False) if key == "diverged" else metadata[key])) for key in RUN_FACTS]
+        [(last, key, float(metrics[key])) for key in FINAL_METRICS + [m for m in POSITIVE_METRICS if m in metrics]]
+        + [(last, key, float(_run_fact(metadata, key, last))) for key in RUN_FACTS]
     , columns=["epoch", "metric", "value"])
     rows = pd.concat([per_epoch, final], ignore_index=True)
     rows.insert(0, "seed", int(seed))
@@ -46,6 +48,12 @@ def load_run(history_csv, metrics_json, metadata_json) -> tuple[pd.DataFrame, di
         json.loads(Path(metrics_json).read_text()),
         json.loads(Path(metadata_json).read_text()),
     )
+
+
+def _run_fact(metadata: Mapping, key: str, last_epoch: int):
+    """A run fact; run.json files written before a fact was recorded get what it meant then:
+    not diverged, and the last epoch's weights evaluated."""
+    return metadata.get(key, {"diverged": False, "best_epoch": last_epoch}.get(key))
 
 
 def tidy_confusion(dataset: str, variant: str, seed: int, metrics: Mapping) -> pd.DataFrame:
@@ -70,7 +78,7 @@ def collect(runs: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 def final_values(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run (dataset, variant, seed) with the final metrics and run facts as columns."""
-    final = runs[runs["metric"].isin(FINAL_METRICS + RUN_FACTS)]
+    final = runs[runs["metric"].isin(FINAL_METRICS + POSITIVE_METRICS + RUN_FACTS)]
     wide = final.pivot_table(index=["dataset", "variant", "seed"], columns="metric", values="value", aggfunc="first")
     seconds = runs[runs["metric"] == "seconds"].groupby(["dataset", "variant", "seed"])["value"]
     wide["seconds_per_epoch"] = seconds.mean()
@@ -122,9 +130,15 @@ def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -
                 "accuracy_min": accuracy.min() if len(accuracy) else float("nan"),
                 "accuracy_max": accuracy.max() if len(accuracy) else float("nan"),
                 "macro_f1_mean": group["test_macro_f1"].mean(),
+                **{
+                    f"{metric.removeprefix('test_')}_mean": group[metric].mean()
+                    for metric in POSITIVE_METRICS
+                    if metric in group
+                },
                 "parameters": int(parameters),
                 "seconds_per_epoch": group["seconds_per_epoch"].mean(),
                 "train_seconds": group["train_seconds"].mean(),
+                "peak_rss_mb": group["peak_rss_mb"].max() if "peak_rss_mb" in group else float("nan"),
                 "notebook_accuracy": notebook.get(variant, float("nan")),
             }
         )

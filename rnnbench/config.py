@@ -79,10 +79,32 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
 
 def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
     """Checks that JSON Schema cannot express."""
+    from rnnbench.studies import spec_name
+
     problems = []
     for name in config.get("notebook", {}):
         if name not in config["variants"]:
             problems.append(f"notebook.{name}: no variant named {name!r} in variants")
+    for study, entry in config.get("studies", {}).items():
+        for key, known in (("datasets", "datasets"), ("variants", "variants"), ("sweeps", "sweeps")):
+            for name in entry.get(key, []):
+                if name not in config.get(known, {}):
+                    problems.append(f"studies.{study}.{key}: no {key[:-1]} named {name!r} in {known}")
+    for sweep, entry in config.get("sweeps", {}).items():
+        missing = {"cell", "layers", "units"} - set(entry["base"]) - set(entry["grid"])
+        if missing:
+            problems.append(f"sweeps.{sweep}: {', '.join(sorted(missing))} neither in base nor in grid")
+        clash = sorted(set(entry["base"]) & set(entry["grid"]))
+        if clash:
+            problems.append(f"sweeps.{sweep}: {', '.join(clash)} both in base and in grid")
+    names: dict[str, str] = {}
+    for label, spec in config["variants"].items():
+        other = names.setdefault(spec_name(spec), label)
+        if other != label:
+            problems.append(
+                f"variants.{label}: the same spec as variants.{other} ({spec_name(spec)}); "
+                "a variant's identity is its spec, so keep one name"
+            )
     return problems
 
 
@@ -114,18 +136,22 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def train_slice(config: Mapping[str, Any], dataset: str, variant: str) -> str:
+def train_slice(config: Mapping[str, Any], dataset: str, run: str) -> str:
     """Everything that determines a training run except its seed, canonically encoded.
 
-    Snakemake compares this string to the one recorded for an existing output, so
-    editing one variant (or one dataset) marks only its own jobs as stale.
+    ``run`` is the spec's name (rnnbench.studies.spec_name), and the variant here is the
+    normalised spec, so writing a default out, or a label, changes nothing. Snakemake
+    compares this string to the one recorded for an existing output, so editing one
+    dataset's settings marks only its own jobs as stale.
     """
+    from rnnbench.studies import run_specs
+
     return canonical(
         {
             # The data itself reaches the job as its input file; of the dataset's
             # settings only the model-shaping one belongs here.
             "embedding_dim": config["datasets"][dataset]["embedding_dim"],
-            "variant": config["variants"][variant],
+            "variant": run_specs(config)[run],
             "epochs": config["epochs"],
             "batch_size": config["batch_size"],
             "validation_split": config["validation_split"],
@@ -133,25 +159,40 @@ def train_slice(config: Mapping[str, Any], dataset: str, variant: str) -> str:
     )
 
 
+DOWNLOAD_KEYS = ("filename", "url", "sha256", "member")
+
+
 def pad_slice(config: Mapping[str, Any], dataset: str) -> str:
+    """The dataset's loader settings (everything but where the raw file comes from)."""
     spec = config["datasets"][dataset]
-    return canonical({key: spec[key] for key in ("num_words", "maxlen", "padding")})
+    return canonical({key: value for key, value in spec.items() if key not in DOWNLOAD_KEYS + ("embedding_dim",)})
 
 
 def download_slice(config: Mapping[str, Any], dataset: str) -> str:
     spec = config["datasets"][dataset]
-    return canonical({"filename": f"{dataset}.npz", "url": spec["url"], "sha256": spec["sha256"]})
+    return canonical({key: spec[key] for key in DOWNLOAD_KEYS if key in spec})
 
 
-def report_slice(config: Mapping[str, Any]) -> str:
+def report_slice(config: Mapping[str, Any], study: str) -> str:
+    """What one study's report shows about its settings: its datasets, variants (label -> spec), seeds."""
+    from rnnbench.studies import study_seeds, study_variants, studies, sweep_axes
+
+    entry = studies(config)[study]
     return canonical(
         {
-            "datasets": config["datasets"],
-            "variants": config["variants"],
-            "seeds": sorted(config["seeds"]),
+            "study": study,
+            "description": entry.get("description", ""),
+            "datasets": {name: config["datasets"][name] for name in entry["datasets"]},
+            "variants": study_variants(config, study),
+            "axes": sweep_axes(config, study),
+            "seeds": study_seeds(config, study),
             "epochs": config["epochs"],
             "batch_size": config["batch_size"],
             "validation_split": config["validation_split"],
-            "notebook": config.get("notebook", {}),
+            "notebook": {
+                label: accuracy
+                for label, accuracy in config.get("notebook", {}).items()
+                if label in entry.get("variants", []) and "reuters" in entry["datasets"]
+            },
         }
     )

@@ -52,12 +52,13 @@ def verify(path: str | Path, expected_sha256: str) -> None:
         )
 
 
-def fetch(filename: str, url: str, sha256: str, destination: str | Path) -> str:
+def fetch(filename: str, url: str, sha256: str, destination: str | Path, member: str | None = None) -> str:
     """Place a verified copy of a dataset file at ``destination``; return where it came from.
 
-    The Keras cache is tried first, then ``url``. The copy is written next to the
-    destination and renamed only once its hash is right, so a failure never
-    leaves a file behind at ``destination``.
+    The Keras cache is tried first, then ``url``; when ``member`` is given the URL is a zip
+    archive and the file is that member of it (``sha256`` is the member's). The copy is
+    written next to the destination and renamed only once its hash is right, so a failure
+    never leaves a file behind at ``destination``.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -72,8 +73,8 @@ def fetch(filename: str, url: str, sha256: str, destination: str | Path) -> str:
     else:
         problems.append(f"no cached file at {cached}")
     try:
-        _atomic_copy(lambda out: _download(url, out), destination, sha256)
-        return url
+        _atomic_copy(lambda out: _download(url, out, member), destination, sha256)
+        return url if member is None else f"{url} (member {member})"
     except (OSError, DataError) as error:  # urllib's URLError is an OSError
         problems.append(f"download from {url} failed: {error}")
     raise DataError(
@@ -89,9 +90,21 @@ def _copy_file(source: Path, out) -> None:
         shutil.copyfileobj(handle, out)
 
 
-def _download(url: str, out) -> None:
+def _download(url: str, out, member: str | None = None) -> None:
+    import tempfile
+    import zipfile
+
     with urllib.request.urlopen(url, timeout=60) as response:
-        shutil.copyfileobj(response, out)
+        if member is None:
+            shutil.copyfileobj(response, out)
+            return
+        with tempfile.TemporaryFile() as archive:
+            shutil.copyfileobj(response, archive)
+            try:
+                with zipfile.ZipFile(archive) as zipped, zipped.open(member) as inner:
+                    shutil.copyfileobj(inner, out)
+            except (zipfile.BadZipFile, KeyError) as error:
+                raise DataError(f"{url} is not a zip archive holding {member!r}: {error}") from None
 
 
 def _atomic_copy(write, destination: Path, sha256: str) -> None:
@@ -128,14 +141,15 @@ def reuters_split(
     return (sequences[:cut], labels[:cut]), (sequences[cut:], labels[cut:])
 
 
-def pad(sequences: Sequence[Sequence[int]], maxlen: int, padding: str) -> np.ndarray:
+def pad(sequences: Sequence[Sequence[int]], maxlen: int, padding: str, keep: str = "end") -> np.ndarray:
     """``keras.utils.pad_sequences(sequences, maxlen, padding=padding)`` for int sequences.
 
-    Sequences longer than maxlen are cut as Keras cuts them by default (keeping the end).
+    Sequences longer than maxlen are cut as Keras cuts them by default, keeping the end
+    (``keep="start"``: Keras's ``truncating="post"``).
     """
     out = np.zeros((len(sequences), maxlen), dtype="int32")
     for row, seq in enumerate(sequences):
-        seq = list(seq)[-maxlen:]
+        seq = list(seq)[-maxlen:] if keep == "end" else list(seq)[:maxlen]
         if not seq:
             continue
         if padding == "post":
@@ -159,6 +173,83 @@ def prepare_reuters(raw_path, sha256: str, num_words: int, maxlen: int, padding:
     }
 
 
+def load_sms_spam(path: str | Path, sha256: str) -> tuple[list[str], list[str]]:
+    """Labels and texts of the SMS Spam Collection (``label<TAB>text`` per line), verified first."""
+    verify(path, sha256)
+    labels, texts = [], []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            label, tab, text = line.partition("\t")
+            if not tab:
+                raise DataError(f"{path}, line {number}: expected 'label<TAB>text', got {line[:60]!r}")
+            labels.append(label)
+            texts.append(text)
+    return labels, texts
+
+
+def stratified_split(labels: Sequence[int], test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test row indices: each class split ``test_fraction`` to test, by a seeded shuffle."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        cut = int(round(len(rows) * test_fraction))
+        test.extend(rows[:cut])
+        train.extend(rows[cut:])
+    return rng.permutation(np.array(train)), rng.permutation(np.array(test))
+
+
+def prepare_sms_spam(
+    raw_path, sha256: str, num_words: int, maxlen_quantile: float, padding: str, test_fraction: float,
+    split_seed: int, positive_class: str,
+) -> dict:
+    """Stratified seeded split, then Keras ``TextVectorization`` adapted on the training texts only.
+
+    Token ids: 0 padding, 1 out-of-vocabulary, then the vocabulary by frequency (``num_words``
+    ids in all). Messages are post-padded or cut to the ``maxlen_quantile`` quantile of the
+    training messages' token counts. Labels: 1 for ``positive_class``, 0 otherwise.
+    """
+    import keras
+
+    labels, texts = load_sms_spam(raw_path, sha256)
+    classes = sorted(set(labels))
+    if positive_class not in classes or len(classes) != 2:
+        raise DataError(f"{raw_path}: expected two classes including {positive_class!r}, found {classes}")
+    y = np.array([int(label == positive_class) for label in labels], dtype="int64")
+    train, test = stratified_split(y, test_fraction, split_seed)
+    texts = np.array(texts, dtype=object)
+    vectorizer = keras.layers.TextVectorization(max_tokens=num_words, output_mode="int")
+    vectorizer.adapt(list(texts[train]))
+    def tokens(rows):
+        return [[int(t) for t in seq if t] for seq in vectorizer(list(texts[rows])).numpy()]
+    train_tokens, test_tokens = tokens(train), tokens(test)
+    maxlen = max(2, int(np.ceil(np.quantile([len(t) for t in train_tokens], maxlen_quantile))))
+    return {
+        "x_train": pad(train_tokens, maxlen, padding, keep="start"),
+        "y_train": y[train],
+        "x_test": pad(test_tokens, maxlen, padding, keep="start"),
+        "y_test": y[test],
+        "num_classes": np.int64(2),
+        "num_words": np.int64(len(vectorizer.get_vocabulary())),  # the cap, or fewer if the texts hold fewer
+        "vocabulary": np.array(vectorizer.get_vocabulary(), dtype=str),
+        "class_names": np.array([c for c in classes if c != positive_class] + [positive_class], dtype=str),
+    }
+
+
+def prepare(loader: str, raw_path, sha256: str, settings: dict) -> dict:
+    """The padded arrays of any dataset: the loader is the only dataset-specific step."""
+    if loader == "reuters":
+        return prepare_reuters(raw_path, sha256, settings["num_words"], settings["maxlen"], settings["padding"])
+    return prepare_sms_spam(
+        raw_path, sha256, settings["num_words"], settings["maxlen_quantile"], settings["padding"],
+        settings["test_fraction"], settings["split_seed"], settings["positive_class"],
+    )
+
+
 def save_padded(arrays: dict, path: str | Path) -> None:
     """Write the padded arrays as a plain (pickle-free) npz, atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
@@ -168,3 +259,10 @@ def save_padded(arrays: dict, path: str | Path) -> None:
 def load_padded(path: str | Path) -> dict:
     with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
+
+
+def class_names(data: dict) -> list[str]:
+    """The class names a padded file records (SMS), else the class ids as text (Reuters)."""
+    if "class_names" in data:
+        return [str(name) for name in data["class_names"]]
+    return [str(index) for index in range(int(data["num_classes"]))]

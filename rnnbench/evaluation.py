@@ -27,12 +27,24 @@ def macro_f1(matrix: np.ndarray) -> float:
     return float(f1[present].mean())
 
 
+def positive_class_scores(matrix: np.ndarray) -> dict:
+    """Precision, recall and F1 of class 1 (the positive class of a binary dataset); 0 where undefined."""
+    true_positive = float(matrix[1, 1])
+    predicted, actual = float(matrix[:, 1].sum()), float(matrix[1, :].sum())
+    precision = true_positive / predicted if predicted else 0.0
+    recall = true_positive / actual if actual else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"test_precision": precision, "test_recall": recall, "test_f1": f1}
+
+
 def diverged_metrics(y_test, num_classes: int) -> dict:
     """A diverged run has no test scores: NaN, never a number that could be averaged in."""
+    binary = {key: float("nan") for key in ("test_precision", "test_recall", "test_f1")} if num_classes == 2 else {}
     return {
         "test_loss": float("nan"),
         "test_accuracy": float("nan"),
         "test_macro_f1": float("nan"),
+        **binary,
         "test_rows": int(len(y_test)),
         "diverged": True,
         "confusion_matrix": np.zeros((num_classes, num_classes), dtype=int).tolist(),
@@ -49,6 +61,7 @@ def evaluate(model, x_test, y_test, num_classes: int, batch_size: int = 256) -> 
         "test_loss": loss,
         "test_accuracy": float(np.mean(y_pred == y_test)),
         "test_macro_f1": macro_f1(matrix),
+        **(positive_class_scores(matrix) if num_classes == 2 else {}),
         "test_rows": int(len(y_test)),
         "diverged": False,
         "confusion_matrix": matrix.tolist(),

@@ -24,6 +24,16 @@ class Results:
     pairs: pd.DataFrame  # rows of pairwise.csv
     confusion: pd.DataFrame  # rows of confusion.csv
     notebook: Mapping[str, float] = field(default_factory=dict)
+    specs: Mapping[str, Mapping] = field(default_factory=dict)  # variant label -> normalised spec
+    axes: list[str] = field(default_factory=list)  # the fields the study's sweeps vary
+
+    @property
+    def swept(self) -> pd.DataFrame:
+        """``finals`` with one column per swept axis: the value of that field in the run's spec."""
+        finals = self.finals
+        for axis in self.axes:
+            finals[axis] = finals["variant"].map(lambda v: self.specs[v][axis])
+        return finals
 
     @property
     def order(self) -> list[str]:
@@ -65,6 +75,8 @@ def learning_curves(results: Results):
     import seaborn as sns
 
     runs = results.runs
+    if len(results.order) > 8:  # a sweep: one small panel of validation accuracy per variant
+        return _validation_curves(results)
     curves = runs[runs["metric"].isin(["loss", "accuracy", "val_loss", "val_accuracy"])].copy()
     curves["split"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
     curves["quantity"] = curves["metric"].str.removeprefix("val_")
@@ -77,6 +89,21 @@ def learning_curves(results: Results):
     for (quantity, variant), axes in grid.axes_dict.items():
         axes.axvline(best_epochs.get(variant, np.nan), color="0.4", linestyle=":", linewidth=1)
     grid.set_titles(row_template="{row_name}", col_template="{col_name}")
+    return grid.figure
+
+
+def _validation_curves(results: Results):
+    import seaborn as sns
+
+    runs = results.runs
+    curves = runs[runs["metric"].isin(["accuracy", "val_accuracy"])].copy()
+    curves["split"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
+    grid = sns.relplot(
+        data=curves, x="epoch", y="value", hue="split", col="variant", col_order=results.order, col_wrap=5,
+        kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=1.9, aspect=1.3,
+    )
+    grid.set_titles(col_template="{col_name}", size=7)
+    grid.set_ylabels("accuracy")
     return grid.figure
 
 
@@ -175,6 +202,47 @@ def overfitting(results: Results):
     right.set(xlabel="train − validation accuracy at the last epoch", ylabel="", title="generalisation gap")
     return figure
 
+
+def marginals(results: Results):
+    """The effect of each swept field: test accuracy against the field's value, every seed of every
+    spec a point, the mean over all runs at that value with its 95% bootstrap interval."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    finals = results.swept.dropna(subset=["test_accuracy"])
+    figure, panels = plt.subplots(1, len(results.axes), figsize=(4 * len(results.axes), 4), sharey=True,
+                                  squeeze=False)
+    for axes, axis in zip(panels[0], results.axes):
+        order = sorted(finals[axis].unique(), key=lambda v: (isinstance(v, str), v))
+        data = finals.assign(**{axis: finals[axis].astype(str)})
+        names = [str(v) for v in order]
+        sns.stripplot(data=data, x=axis, y="test_accuracy", order=names, color="0.6", size=3, jitter=0.25, ax=axes)
+        sns.pointplot(data=data, x=axis, y="test_accuracy", order=names, errorbar=("ci", 95), n_boot=1000,
+                      seed=0, color="C3", markers="D", capsize=0.15, ax=axes)
+        axes.set(xlabel=axis, ylabel="test accuracy", title=f"by {axis}")
+    return figure
+
+
+def importance_ranking(results: Results):
+    """Main-effects ANOVA on the grid: partial eta² per swept field (share of the variance it explains,
+    holding the others), with its p-value."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from rnnbench.stats import importance
+
+    table = importance(results.swept, results.axes)
+    figure, axes = plt.subplots(figsize=(7, 0.6 * max(len(table), 1) + 1.5))
+    if len(table):
+        sns.barplot(data=table, x="partial_eta_sq", y="axis", color="C0", ax=axes)
+        for index, row in table.iterrows():
+            axes.annotate(f"p = {row['p_value']:.3g}", (row["partial_eta_sq"], index), xytext=(4, 0),
+                          textcoords="offset points", va="center", fontsize=9)
+    axes.set(xlabel="partial η² (ANOVA, main effects)", ylabel="", xlim=(0, 1.1))
+    return figure
+
+
+SWEEP_FIGURES = {"marginals": marginals, "importance": importance_ranking}
 
 FIGURES = {
     "accuracy": accuracy_distribution,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.figures import Results
-from rnnbench.stats import ASO_THRESHOLD, reading, tied_with_best
+from rnnbench.stats import ASO_THRESHOLD, importance, reading, tied_with_best
 
 FIGURE_TITLES = {
     "accuracy": "Test accuracy across seeds",
@@ -25,6 +25,8 @@ FIGURE_TITLES = {
     "confusion": "Confusion matrix of the best variant",
     "cost": "Cost against accuracy",
     "overfitting": "Overfitting",
+    "marginals": "Effect of each swept field",
+    "importance": "Importance of the swept fields (ANOVA)",
 }
 
 STYLE = """
@@ -45,13 +47,21 @@ def _fmt(value, digits=3, missing="n/a") -> str:
     return missing if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
 
 
-def leaderboard(results: Results) -> str:
-    """Sorted by mean test accuracy; the best row and the rows statistically tied with it are marked."""
+POSITIVE_COLUMNS = ["precision_mean", "recall_mean", "f1_mean"]
+
+
+def leaderboard(results: Results, positive_class: str | None = None) -> str:
+    """Sorted by mean test accuracy; the best row and the rows statistically tied with it are marked.
+
+    For a binary dataset (``positive_class``), the positive class's precision, recall and F1
+    (means over seeds) stand beside accuracy."""
     tied = set(tied_with_best(results.pairs, results.best)) if len(results.pairs) else set(results.order)
+    binary = positive_class is not None and all(c in results.summary for c in POSITIVE_COLUMNS)
+    extra = "".join(f"<th>{html.escape(positive_class)} {name}</th>" for name in ("precision", "recall", "F1")) if binary else ""
     head = (
         "<tr><th>#</th><th>variant</th><th>test accuracy mean ± std</th><th>95% bootstrap CI</th><th>min</th>"
-        "<th>max</th><th>n</th><th>macro-F1</th><th>notebook (1 run)</th><th>vs best</th><th>parameters</th>"
-        "<th>s/epoch</th><th>training s</th></tr>"
+        f"<th>max</th><th>n</th><th>macro-F1</th>{extra}<th>notebook (1 run)</th><th>vs best</th><th>parameters</th>"
+        "<th>s/epoch</th><th>training s</th><th>peak memory MB</th></tr>"
     )
     rows = []
     for rank, row in enumerate(results.summary.itertuples(index=False), start=1):
@@ -70,9 +80,11 @@ def leaderboard(results: Results) -> str:
             f"<td>[{_fmt(row.accuracy_ci_low)}, {_fmt(row.accuracy_ci_high)}]</td>"
             f"<td>{_fmt(row.accuracy_min)}</td><td>{_fmt(row.accuracy_max)}</td>"
             f"<td>{row.n}{f' (+{row.diverged} diverged)' if row.diverged else ''}</td>"
-            f"<td>{_fmt(row.macro_f1_mean)}</td><td>{_fmt(row.notebook_accuracy, missing='')}</td>"
+            f"<td>{_fmt(row.macro_f1_mean)}</td>"
+            + ("".join(f"<td>{_fmt(getattr(row, c))}</td>" for c in POSITIVE_COLUMNS) if binary else "")
+            + f"<td>{_fmt(row.notebook_accuracy, missing='')}</td>"
             f"<td>{status}</td><td>{int(row.parameters):,}</td><td>{_fmt(row.seconds_per_epoch, 2)}</td>"
-            f"<td>{_fmt(row.train_seconds, 0)}</td></tr>"
+            f"<td>{_fmt(row.train_seconds, 0)}</td><td>{_fmt(getattr(row, 'peak_rss_mb', float('nan')), 0)}</td></tr>"
         )
     return f'<table class="leaderboard">{head}{"".join(rows)}</table>'
 
@@ -90,10 +102,13 @@ def readings(results: Results) -> str:
 
 
 def spec_table(variants: Mapping[str, Mapping[str, Any]], names: list[str]) -> str:
+    """Each variant's full spec, and the run folder its spec names (shared by every study holding it)."""
+    from rnnbench.studies import spec_name
+
     keys = sorted({key for name in names for key in variants.get(name, {})})
-    head = "<tr><th>variant</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>"
+    head = "<tr><th>variant</th><th>run</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>"
     body = "".join(
-        f'<tr><td class="name">{html.escape(name)}</td>'
+        f'<tr><td class="name">{html.escape(name)}</td><td class="name">{html.escape(spec_name(variants[name]))}</td>'
         + "".join(f"<td>{html.escape(str(variants.get(name, {}).get(k, '')))}</td>" for k in keys)
         + "</tr>"
         for name in names
@@ -123,7 +138,7 @@ def section(results: Results, figures: Mapping[str, Path], settings: Mapping[str
         f"1,195 documents) is shared by all rows. <b>tied</b>: the best variant does not beat it by ASO "
         f"(ε_min ≥ {ASO_THRESHOLD}). A run whose loss became NaN is stopped and counted as <b>diverged</b>: "
         "it is shown in n, never averaged in.</p>",
-        leaderboard(results),
+        leaderboard(results, settings["datasets"][results.dataset].get("positive_class")),
     ]
     for name, title in FIGURE_TITLES.items():
         if name in figures:
@@ -138,7 +153,24 @@ def section(results: Results, figures: Mapping[str, Path], settings: Mapping[str
                     "scored higher than B's.</p>"
                 )
                 parts.append(readings(results))
+            if name == "importance":
+                parts.append(importance_table(results))
     return "".join(parts)
+
+
+def importance_table(results: Results) -> str:
+    table = importance(results.swept, results.axes)
+    head = "<tr><th>field</th><th>df</th><th>sum of squares</th><th>F</th><th>p</th><th>partial η²</th></tr>"
+    body = "".join(
+        f'<tr><td class="name">{html.escape(row.axis)}</td><td>{row.df}</td><td>{row.sum_sq:.5f}</td>'
+        f"<td>{_fmt(row.F, 2)}</td><td>{row.p_value:.3g}</td><td>{_fmt(row.partial_eta_sq)}</td></tr>"
+        for row in table.itertuples(index=False)
+    )
+    return (
+        "<p class=note>Test accuracy of every run (spec × seed) regressed on the swept fields as categorical "
+        "main effects; type-II sums of squares. Interactions are not modelled; seeds are the replicates.</p>"
+        f'<table class="importance">{head}{body}</table>'
+    )
 
 
 def _definitions(facts: Mapping[str, Any]) -> str:
@@ -161,15 +193,17 @@ def render(
         "validation split": f"{settings['validation_split']} (the last rows of the training split, as Keras takes them)",
         **{f"dataset {name}": ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("url", "sha256"))
            for name, spec in sorted(settings["datasets"].items())},
+        "swept fields": ", ".join(settings.get("axes", [])) or "none",
         "optimizer": "adam, sparse categorical cross-entropy",
     }
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        "<title>rnnbench summary</title>"
+        f"<title>rnnbench {html.escape(settings['study'])}</title>"
         f"<style>{STYLE}</style></head><body>"
-        "<h1>rnnbench: recurrent text classifiers across seeds</h1>"
+        f"<h1>rnnbench — study {html.escape(settings['study'])}: recurrent text classifiers across seeds</h1>"
+        f"<p>{html.escape(settings.get('description', ''))}</p>"
         f"<h2>What ran</h2>{_definitions(what_ran)}"
-        f"{spec_table(settings['variants'], sorted(settings['variants']))}"
+        f"{spec_table(settings['variants'], list(settings['variants']))}"
         f"<h2>Provenance</h2>{_definitions(provenance)}"
         + "".join(section(r, figures.get(r.dataset, {}), settings, metadata) for r in results)
         + "</body></html>"
@@ -213,8 +247,9 @@ def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | 
     }
 
 
-def load_results(files, dataset: str, notebook: Mapping[str, float]) -> Results:
-    """One dataset's slice of the aggregated CSVs; ``files`` has runs, summary, pairwise and confusion."""
+def load_results(files, dataset: str, settings: Mapping[str, Any]) -> Results:
+    """One dataset's slice of a study's aggregated CSVs; ``files`` has runs, summary, pairwise and
+    confusion; ``settings`` is the study's report slice."""
     from rnnbench.figures import select
 
     return Results(
@@ -223,5 +258,7 @@ def load_results(files, dataset: str, notebook: Mapping[str, float]) -> Results:
         summary=select(pd.read_csv(files.summary), dataset),
         pairs=select(pd.read_csv(files.pairwise), dataset),
         confusion=select(pd.read_csv(files.confusion), dataset),
-        notebook=notebook,
+        notebook=settings.get("notebook", {}),
+        specs=settings.get("variants", {}),
+        axes=list(settings.get("axes", [])),
     )

@@ -117,3 +117,44 @@ def reading(row) -> str:
     eps = "n/a (fewer than 2 seeds)" if np.isnan(row["eps_min"]) else f"{row['eps_min']:.2f}"
     verdict = "beats" if row["significant"] else "is not shown better than"
     return f"{row['a']} {verdict} {row['b']}: {row['wins']}/{row['paired_seeds']} seeds, ε_min={eps}"
+
+
+def importance(finals: pd.DataFrame, axes: list[str], metric: str = "test_accuracy") -> pd.DataFrame:
+    """Main-effects ANOVA of ``metric`` on the swept ``axes`` (each a categorical factor).
+
+    Type-II sums of squares from least squares: each axis's SS is the rise in residual SS
+    when that axis is dropped from the model holding every axis. Returns one row per axis
+    with df, SS, F, p and partial eta² (SS / (SS + residual SS)), most important first.
+    Diverged runs (NaN metric) are left out.
+    """
+    from scipy import stats as scipy_stats
+
+    data = finals.dropna(subset=[metric])
+    varying = [axis for axis in axes if data[axis].astype(str).nunique() > 1]
+    y = data[metric].to_numpy(dtype=float)
+
+    def design(columns):
+        blocks = [np.ones((len(data), 1))]
+        for axis in columns:
+            dummies = pd.get_dummies(data[axis].astype(str), drop_first=True, dtype=float)
+            blocks.append(dummies.to_numpy())
+        return np.hstack(blocks)
+
+    def residual(columns):
+        x = design(columns)
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        return float(np.sum((y - x @ coef) ** 2)), np.linalg.matrix_rank(x)
+
+    full_ss, full_rank = residual(varying)
+    df_resid = len(y) - full_rank
+    rows = []
+    for axis in varying:
+        reduced_ss, reduced_rank = residual([a for a in varying if a != axis])
+        ss, df = reduced_ss - full_ss, full_rank - reduced_rank
+        f = (ss / df) / (full_ss / df_resid) if df_resid > 0 and full_ss > 0 else float("nan")
+        p = float(scipy_stats.f.sf(f, df, df_resid)) if np.isfinite(f) else float("nan")
+        eta = ss / (ss + full_ss) if ss + full_ss > 0 else float("nan")
+        rows.append({"axis": axis, "df": df, "sum_sq": ss, "F": f, "p_value": p, "partial_eta_sq": eta})
+    columns = ["axis", "df", "sum_sq", "F", "p_value", "partial_eta_sq"]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values("partial_eta_sq", ascending=False, ignore_index=True)

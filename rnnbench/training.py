@@ -19,7 +19,6 @@ import pandas as pd
 from rnnbench.config import training_rows
 from rnnbench.io import atomic_path
 
-DEFAULT_LEARNING_RATE = 0.001  # Keras's Adam default, as in the notebook
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
 
@@ -71,7 +70,8 @@ class Checkpoint:
         self.directory = Path(directory) if directory else None
         self.identity = identity  # what was being trained: a checkpoint of anything else is discarded
 
-    def restore(self, model) -> pd.DataFrame | None:
+    def restore(self, model) -> tuple[pd.DataFrame, list | None] | None:
+        """The history so far and the best weights kept for early stopping (or None)."""
         if self.directory is None or not (self.directory / "latest").exists():
             return None
         identity = self.directory / "identity.json"
@@ -82,10 +82,14 @@ class Checkpoint:
         folder = self.directory / (self.directory / "latest").read_text().strip()
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
+        best = None
+        if (folder / "best.weights.h5").exists():
+            model.load_weights(folder / "best.weights.h5")
+            best = model.get_weights()
         model.load_weights(folder / "state.weights.h5")
-        return pd.read_csv(folder / "history.csv")
+        return pd.read_csv(folder / "history.csv"), best
 
-    def save(self, model, history: pd.DataFrame) -> None:
+    def save(self, model, history: pd.DataFrame, best: list | None = None) -> None:
         if self.directory is None:
             return
         name = f"epoch-{int(history['epoch'].iloc[-1]):04d}"
@@ -96,6 +100,11 @@ class Checkpoint:
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         model.save_weights(folder / "state.weights.h5")
+        if best is not None:
+            current = model.get_weights()
+            model.set_weights(best)
+            model.save_weights(folder / "best.weights.h5")
+            model.set_weights(current)
         history.to_csv(folder / "history.csv", index=False)
         with atomic_path(self.directory / "latest") as tmp:
             tmp.write_text(name)
@@ -120,7 +129,9 @@ def train(
     """Train the model that ``spec`` describes; return (model, history frame, metadata).
 
     ``spec`` is the rule's canonical slice: the variant, embedding_dim, epochs, batch_size
-    and validation_split. With ``checkpoint_dir``, every finished epoch is checkpointed there
+    and validation_split. A variant with ``early_stopping: N`` stops once val_loss has not
+    improved for N epochs and returns the weights of its best validation epoch; the test
+    split is never seen here. With ``checkpoint_dir``, every finished epoch is checkpointed there
     and a later call resumes from the last one; the result is the same as an uninterrupted
     run, bit for bit on CPU. Training that produces a NaN loss stops and is marked diverged.
     Keras's progress goes to stdout.
@@ -129,7 +140,7 @@ def train(
     import keras
     import tensorflow as tf
 
-    from rnnbench.models import build_model
+    from rnnbench.models import build_model, normalize_spec
 
     started = time.time()
     x_train, y_train = data["x_train"], data["y_train"]
@@ -141,18 +152,19 @@ def train(
         embedding_dim=spec["embedding_dim"],
         num_classes=int(data["num_classes"]),
     )
-    learning_rate = spec["variant"].get("learning_rate", DEFAULT_LEARNING_RATE)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+    variant = normalize_spec(spec["variant"])
+    patience = variant["early_stopping"]
+    model.compile(optimizer=keras.optimizers.Adam(variant["learning_rate"]), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     checkpoint = Checkpoint(checkpoint_dir, json.dumps({"spec": spec, "seed": seed}, sort_keys=True))
-    restored = checkpoint.restore(model)
+    restored, best = checkpoint.restore(model) or (None, None)
     rows = [] if restored is None else restored.to_dict("records")
     resumed_from = len(rows)
     if resumed_from:
         print(f"resuming after epoch {resumed_from} from {checkpoint.directory}")
     diverged = any(not np.isfinite(row["loss"]) for row in rows)
     for epoch in range(len(rows), spec["epochs"]):
-        if diverged:
+        if diverged or (patience and _epochs_since_best(rows) >= patience):
             break
         print(f"Epoch {epoch + 1}/{spec['epochs']}")
         order = epoch_order(len(x_fit), seed, epoch)
@@ -168,13 +180,19 @@ def train(
         rows.append(
             {"epoch": epoch + 1, **{key: logs.get(key, np.nan) for key in HISTORY_COLUMNS[1:-1]}, "seconds": seconds}
         )
-        checkpoint.save(model, pd.DataFrame(rows, columns=HISTORY_COLUMNS))
+        if patience and _epochs_since_best(rows) == 0:
+            best = model.get_weights()
+        checkpoint.save(model, pd.DataFrame(rows, columns=HISTORY_COLUMNS), best)
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    best_epoch = len(history) - _epochs_since_best(rows) if patience else len(history)
+    if patience and best is not None and not diverged:
+        model.set_weights(best)
     metadata = {
         "seed": seed,
         "parameters": int(model.count_params()),
         "wall_seconds": time.time() - started,
         "epochs_run": len(history),
+        "best_epoch": best_epoch,  # the epoch whose weights are returned
         "diverged": bool(diverged),
         "resumed_after_epoch": resumed_from,
         "train_rows": len(x_fit),
@@ -192,6 +210,13 @@ def train(
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
     }
     return model, history, metadata
+
+
+def _epochs_since_best(rows: list[dict]) -> int:
+    """Epochs run after the one with the lowest val_loss (the first of equals)."""
+    losses = [row["val_loss"] for row in rows]
+    finite = [(loss, index) for index, loss in enumerate(losses) if np.isfinite(loss)]
+    return len(losses) - 1 - min(finite)[1] if finite else len(losses)
 
 
 def _device() -> str:

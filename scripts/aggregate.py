@@ -13,7 +13,7 @@ from rnnbench.io import log_to, write_csv
 log_to(snakemake.log[0])
 
 runs, confusion, metadata = [], [], []
-for (dataset, variant, seed), history, metrics, meta in zip(
+for (dataset, variant, _run, seed), history, metrics, meta in zip(
     snakemake.params.runs, snakemake.input.histories, snakemake.input.metrics, snakemake.input.metadata
 ):
     history, metrics, meta = load_run(history, metrics, meta)

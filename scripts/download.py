@@ -10,7 +10,7 @@ from rnnbench.data import DataError, fetch
 with open(snakemake.log[0], "w") as log:
     source = json.loads(snakemake.params.source)
     try:
-        origin = fetch(source["filename"], source["url"], source["sha256"], snakemake.output[0])
+        origin = fetch(source["filename"], source["url"], source["sha256"], snakemake.output[0], source.get("member"))
     except DataError as error:
         print(f"ERROR: {error}", file=log)
         sys.exit(f"rnnbench download failed: {error}")

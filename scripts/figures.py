@@ -1,16 +1,17 @@
-"""Snakemake adapter: one dataset's report figures, each its own PNG."""
+"""Snakemake adapter: one dataset's report figures for one study, each its own PNG."""
 
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.figures import FIGURES, save
+from rnnbench.figures import FIGURES, SWEEP_FIGURES, save
 from rnnbench.io import log_to
 from rnnbench.report import load_results
 
 log_to(snakemake.log[0])
 
-results = load_results(snakemake.input, snakemake.wildcards.dataset, json.loads(snakemake.params.notebook))
-for name, draw in FIGURES.items():
+results = load_results(snakemake.input, snakemake.wildcards.dataset, json.loads(snakemake.params.settings))
+drawings = SWEEP_FIGURES if snakemake.params.sweep else FIGURES
+for name, draw in drawings.items():
     save(draw(results), snakemake.output[name])

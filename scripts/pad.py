@@ -1,22 +1,23 @@
-"""Snakemake adapter: keras.datasets.reuters.load_data semantics, then post-padding."""
+"""Snakemake adapter: the dataset's loader (Reuters: keras.datasets.reuters.load_data semantics;
+SMS Spam: stratified split and TextVectorization), then post-padding."""
 
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.data import DataError, prepare_reuters, save_padded
+from rnnbench.data import DataError, prepare, save_padded
 
 with open(snakemake.log[0], "w") as log:
     spec = json.loads(snakemake.params.spec)
     try:
-        arrays = prepare_reuters(snakemake.input[0], snakemake.params.sha256, spec["num_words"], spec["maxlen"], spec["padding"])
+        arrays = prepare(snakemake.params.loader, snakemake.input[0], snakemake.params.sha256, spec)
     except DataError as error:
         print(f"ERROR: {error}", file=log)
         sys.exit(f"rnnbench pad failed: {error}")
     save_padded(arrays, snakemake.output[0])
     print(
         f"train {arrays['x_train'].shape}, test {arrays['x_test'].shape}, "
-        f"{int(arrays['num_classes'])} classes, spec {spec}",
+        f"{int(arrays['num_classes'])} classes, {int(arrays['num_words'])} token ids, spec {spec}",
         file=log,
     )

@@ -1,4 +1,4 @@
-"""Snakemake adapter: render reports/summary.html from the aggregated results and figure files."""
+"""Snakemake adapter: render reports/<study>.html from the study's aggregated results and figure files."""
 
 import json
 import sys
@@ -7,16 +7,17 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.figures import FIGURES
+from rnnbench.figures import FIGURES, SWEEP_FIGURES
 from rnnbench.io import log_to, write_text
 from rnnbench.report import load_results, provenance, render
 
 log_to(snakemake.log[0])
 
 settings = json.loads(snakemake.params.settings)
-datasets = snakemake.params.datasets
+datasets = sorted(settings["datasets"])
 metadata = pd.read_csv(snakemake.input.metadata)
-results = [load_results(snakemake.input, dataset, settings.get("notebook", {})) for dataset in datasets]
-figures = {d: {name: Path(snakemake.input[f"{d}_{name}"]) for name in FIGURES} for d in datasets}
+results = [load_results(snakemake.input, dataset, settings) for dataset in datasets]
+names = list(FIGURES) + (list(SWEEP_FIGURES) if settings["axes"] else [])
+figures = {d: {name: Path(snakemake.input[f"{d}_{name}"]) for name in names} for d in datasets}
 html = render(results, figures, settings, provenance(settings, metadata, snakemake.params.repo), metadata)
 write_text(html, snakemake.output[0])

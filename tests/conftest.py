@@ -82,6 +82,7 @@ def tiny_config(sha256: str, **overrides) -> dict:
         "threads": 1,
         "datasets": {
             "reuters": {
+                "loader": "reuters", "filename": "reuters.npz",
                 "num_words": 40, "maxlen": 25, "embedding_dim": 8, "padding": "post",
                 "url": "http://127.0.0.1:9/unreachable/reuters.npz", "sha256": sha256,
             }
@@ -155,4 +156,55 @@ def finished_tiny_run(tmp_path_factory) -> Workflow:
     """
     workflow = make_tiny_workflow(tmp_path_factory.mktemp("finished"))
     workflow.run("--cores", "2", "reports/summary.html", "--config", "seeds=[0,1]", "epochs=1")
+    return workflow
+
+
+def synthetic_sms(path: Path, messages: int = 200, spam_share: float = 0.15, seed: int = 0) -> str:
+    """A small SMS Spam Collection file (``label<TAB>text``); spam uses its own words. Returns its sha256."""
+    rng = np.random.default_rng(seed)
+    ham_words = [f"ham{i}" for i in range(20)] + ["the", "you", "ok"]
+    spam_words = [f"win{i}" for i in range(10)] + ["free", "prize", "the", "you"]
+    lines = []
+    for index in range(messages):
+        spam = index < int(messages * spam_share)
+        words = rng.choice(spam_words if spam else ham_words, size=int(rng.integers(3, 15)))
+        lines.append(("spam" if spam else "ham") + "\t" + " ".join(words).capitalize() + ".")
+    order = rng.permutation(len(lines))
+    path.write_text("\n".join(lines[i] for i in order) + "\n", encoding="utf-8")
+    return sha256sum(path)
+
+
+def tiny_sms_dataset(sha256: str) -> dict:
+    return {
+        "loader": "sms_spam", "filename": "SMSSpamCollection", "member": "SMSSpamCollection",
+        "url": "http://127.0.0.1:9/unreachable/sms.zip", "sha256": sha256, "num_words": 50,
+        "maxlen_quantile": 0.95, "test_fraction": 0.2, "split_seed": 0, "positive_class": "spam",
+        "embedding_dim": 8, "padding": "post",
+    }
+
+
+def tiny_studies_config(reuters_sha256: str, sms_sha256: str) -> dict:
+    """Every kind of study on tiny data: named variants, a 2x2 sweep sharing a spec with them,
+    a baseline, and the SMS dataset."""
+    config = tiny_config(reuters_sha256, seeds=[0, 1])
+    config["datasets"]["sms_spam"] = tiny_sms_dataset(sms_sha256)
+    config["variants"]["bow_mlp"] = {"cell": "bow", "layers": 1, "units": 8, "dropout": 0.5}
+    config["sweeps"] = {
+        "grid": {"base": {"cell": "lstm", "recurrent_initializer": "orthogonal"},
+                 "grid": {"layers": [1, 2], "units": [4, 6]}},
+    }
+    config["studies"] = {
+        "summary": {"datasets": ["reuters"], "variants": ["deep_rnn", "lstm", "bow_mlp"]},
+        "capacity": {"datasets": ["reuters"], "sweeps": ["grid"]},
+        "sms_spam": {"datasets": ["sms_spam"], "variants": ["lstm", "bow_mlp"]},
+    }
+    return config
+
+
+def make_tiny_studies_workflow(directory: Path) -> Workflow:
+    workflow = make_workflow(directory)
+    datasets = workflow.keras_home / "datasets"
+    workflow.write_config(
+        tiny_studies_config(synthetic_reuters(datasets / "reuters.npz"), synthetic_sms(datasets / "SMSSpamCollection"))
+    )
     return workflow

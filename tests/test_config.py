@@ -18,9 +18,11 @@ def test_default_config_is_valid_and_holds_the_notebook_variants(config):
     validate_config(config, SCHEMA)
     assert config["seeds"] == [0, 1, 2, 3, 4]
     assert (config["epochs"], config["batch_size"], config["validation_split"]) == (40, 50, 0.3)
-    assert set(config["variants"]) == {
-        "deep_rnn", "lstm", "deep_lstm_orthogonal", "deep_lstm_glorot", "deep_lstm_glorot_rd0.05", "gru", "deep_gru"
-    }
+    notebook = ["deep_rnn", "lstm", "deep_lstm_orthogonal", "deep_lstm_glorot", "deep_lstm_glorot_rd0.05"]
+    summary = config["studies"]["summary"]
+    assert summary["datasets"] == ["reuters"]
+    assert set(notebook + ["gru", "deep_gru"]) <= set(summary["variants"])
+    assert set(config["studies"]) >= {"summary", "initializers", "dropout", "capacity", "sms_spam", "improvements"}
     assert config["variants"]["deep_lstm_glorot_rd0.05"]["recurrent_dropout"] == 0.05
 
 
@@ -60,10 +62,33 @@ def test_command_line_lists_are_typed():
     assert coerce_command_line({"seeds": ["x"]}) == {"seeds": ["x"]}
 
 
-def test_train_slice_ignores_key_order_and_other_variants(config):
+def test_train_slice_ignores_key_order_defaults_and_other_variants(config):
+    from rnnbench.studies import spec_name
+
     reordered = copy.deepcopy(config)
-    reordered["variants"]["lstm"] = dict(reversed(list(config["variants"]["lstm"].items())))
+    reordered["variants"]["lstm"] = dict(reversed(list(config["variants"]["lstm"].items())), bidirectional=False)
     reordered["variants"]["gru"]["units"] = 64
-    assert train_slice(reordered, "reuters", "lstm") == train_slice(config, "reuters", "lstm")
-    assert train_slice(reordered, "reuters", "gru") != train_slice(config, "reuters", "gru")
+    lstm, gru = spec_name(config["variants"]["lstm"]), spec_name(config["variants"]["gru"])
+    assert spec_name(reordered["variants"]["lstm"]) == lstm
+    assert train_slice(reordered, "reuters", lstm) == train_slice(config, "reuters", lstm)
+    assert spec_name(reordered["variants"]["gru"]) != gru  # an edited spec is another run
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda c: c["studies"]["summary"]["variants"].append("nope"), r"studies\.summary\.variants: no variant named 'nope'"),
+        (lambda c: c["studies"]["capacity"].update(sweeps=["nope"]), r"studies\.capacity\.sweeps: no sweep named 'nope'"),
+        (lambda c: c["studies"]["sms_spam"].update(datasets=["imdb"]), r"studies\.sms_spam\.datasets: no dataset named 'imdb'"),
+        (lambda c: c["sweeps"]["capacity"]["grid"].update(units=[]), r"sweeps\.capacity\.grid\.units = \[\]"),
+        (lambda c: c["sweeps"]["capacity"]["grid"].update(colour=["red"]), r"sweeps\.capacity\.grid: unknown key\(s\) 'colour'"),
+        (lambda c: c["sweeps"]["capacity"]["base"].update(layers=2), r"sweeps\.capacity: layers both in base and in grid"),
+        (lambda c: c["variants"].update(lstm_again=dict(c["variants"]["lstm"])), r"variants\.lstm_again: the same spec as variants\.lstm"),
+        (lambda c: c["datasets"]["sms_spam"].pop("positive_class"), r"datasets\.sms_spam: 'positive_class' is a required property"),
+    ],
+)
+def test_bad_studies_and_sweeps_are_named(config, edit, expected):
+    edit(config)
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(config, SCHEMA)
     assert canonical({"b": 1, "a": 2}) == '{"a":2,"b":1}'

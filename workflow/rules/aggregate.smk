@@ -1,38 +1,41 @@
 rule aggregate:
-    """Tidy runs.csv (dataset, variant, seed, epoch, metric, value), confusion cells, run metadata, summary."""
+    """One study's tidy runs.csv (dataset, variant, seed, epoch, metric, value), confusion cells,
+    run metadata and summary; variants are labelled as the study names them."""
     input:
-        histories=run_files("history.csv"),
-        metrics=run_files("metrics.json"),
-        metadata=run_files("run.json"),
+        histories=study_run_files("history.csv"),
+        metrics=study_run_files("metrics.json"),
+        metadata=study_run_files("run.json"),
         code=code("aggregate"),
     output:
-        runs="results/runs.csv",
-        summary="results/summary.csv",
-        confusion="results/confusion.csv",
-        metadata="results/run_metadata.csv",
+        runs=f"{STUDY_DIR}/runs.csv",
+        summary=f"{STUDY_DIR}/summary.csv",
+        confusion=f"{STUDY_DIR}/confusion.csv",
+        metadata=f"{STUDY_DIR}/run_metadata.csv",
     params:
-        runs=RUNS,
-        notebook=rnnbench_config.canonical(config.get("notebook", {})),
+        runs=lambda wildcards: study_runs(wildcards.study),
+        notebook=lambda wildcards: rnnbench_config.canonical(
+            json.loads(study_settings(wildcards))["notebook"]
+        ),
     conda:
         "../envs/rnnbench.yaml"
     log:
-        "logs/aggregate.log",
+        "logs/aggregate/{study}.log",
     script:
         "../../scripts/aggregate.py"
 
 
 rule compare:
-    """Almost Stochastic Order (deepsig) for every ordered pair of variants."""
+    """Almost Stochastic Order (deepsig) for every pair of the study's variants."""
     input:
-        runs="results/runs.csv",
+        runs=f"{STUDY_DIR}/runs.csv",
         code=code("stats"),
     output:
-        "results/pairwise.csv",
+        f"{STUDY_DIR}/pairwise.csv",
     params:
         iterations=1000,
     conda:
         "../envs/rnnbench.yaml"
     log:
-        "logs/compare.log",
+        "logs/compare/{study}.log",
     script:
         "../../scripts/compare.py"

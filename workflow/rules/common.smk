@@ -1,5 +1,7 @@
 # Helpers shared by the rules: config validation, the run grid and each rule's config slice.
+import json
 import os
+import re
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -7,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
 from rnnbench import figures as rnnbench_figures
+from rnnbench import studies as rnnbench_studies
 
 try:
     rnnbench_config.coerce_command_line(config)
@@ -28,24 +31,27 @@ except rnnbench_config.ConfigError as error:
     raise WorkflowError(f"rnnbench: {error}") from None
 
 
+STUDIES = sorted(rnnbench_studies.studies(config))
+# Run name -> spec over every study: a run's folder is its spec's name, so studies share runs.
+RUN_SPECS = rnnbench_studies.run_specs(config)
+DATASETS = sorted(config["datasets"])
+FIGURES = list(rnnbench_figures.FIGURES)
+SWEEP_FIGURES = list(rnnbench_figures.SWEEP_FIGURES)
+
+
+def _one_of(names):
+    return "|".join(re.escape(name) for name in sorted(names))
+
+
 wildcard_constraints:
-    dataset="[A-Za-z0-9][A-Za-z0-9_.-]*",
-    variant="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    dataset=_one_of(DATASETS),
+    run=_one_of(RUN_SPECS),
+    study=_one_of(STUDIES),
     seed=r"\d+",
 
 
-RUN_DIR = "results/runs/{dataset}/{variant}/seed{seed}"
-
-DATASETS = sorted(config["datasets"])
-FIGURES = list(rnnbench_figures.FIGURES)
-
-# Sorted, so that reordering config.yaml changes no rule's inputs or params.
-RUNS = [
-    (dataset, variant, seed)
-    for dataset in DATASETS
-    for variant in sorted(config["variants"])
-    for seed in sorted(config["seeds"])
-]
+RUN_DIR = "results/runs/{dataset}/{run}/seed{seed}"
+STUDY_DIR = "results/studies/{study}"
 
 
 def code(*modules):
@@ -55,24 +61,52 @@ def code(*modules):
     return [os.path.join(package, f"{module}.py") for module in modules]
 
 
-def run_files(pattern):
-    """``pattern`` (under RUN_DIR) for every run of the study, in RUNS order."""
-    return [
-        f"{RUN_DIR}/{pattern}".format(dataset=d, variant=v, seed=s) for d, v, s in RUNS
-    ]
+def study_runs(study):
+    """(dataset, label, run, seed) of the study's runs, sorted."""
+    return rnnbench_studies.study_runs(config, study)
 
 
-def figure_files():
+def study_run_files(pattern):
+    """An input function: ``pattern`` (under RUN_DIR) for every run of the study, in study_runs order."""
+
+    def files(wildcards):
+        return [
+            f"{RUN_DIR}/{pattern}".format(dataset=d, run=r, seed=s)
+            for d, _, r, s in study_runs(wildcards.study)
+        ]
+
+    return files
+
+
+def study_model_files(study):
+    """Every model a study trains."""
+    return [f"{RUN_DIR}/model.keras".format(dataset=d, run=r, seed=s) for d, _, r, s in study_runs(study)]
+
+
+def study_tables(study_dir=STUDY_DIR):
+    return {
+        "runs": f"{study_dir}/runs.csv",
+        "summary": f"{study_dir}/summary.csv",
+        "pairwise": f"{study_dir}/pairwise.csv",
+        "confusion": f"{study_dir}/confusion.csv",
+    }
+
+
+def study_datasets(wildcards):
+    return sorted(rnnbench_studies.studies(config)[wildcards.study]["datasets"])
+
+
+def figure_files(wildcards):
     """The report's figure inputs, named "{dataset}_{figure}"."""
     return {
-        f"{dataset}_{name}": f"reports/figures/{dataset}/{name}.png"
-        for dataset in DATASETS
-        for name in FIGURES
+        f"{dataset}_{name}": f"reports/figures/{wildcards.study}/{dataset}/{name}.png"
+        for dataset in study_datasets(wildcards)
+        for name in FIGURES + (SWEEP_FIGURES if rnnbench_studies.sweep_axes(config, wildcards.study) else [])
     }
 
 
 def train_spec(wildcards):
-    return rnnbench_config.train_slice(config, wildcards.dataset, wildcards.variant)
+    return rnnbench_config.train_slice(config, wildcards.dataset, wildcards.run)
 
 
 def pad_spec(wildcards):
@@ -85,3 +119,11 @@ def download_source(wildcards):
 
 def dataset_sha256(wildcards):
     return config["datasets"][wildcards.dataset]["sha256"]
+
+
+def raw_file(wildcards):
+    return f"data/raw/{wildcards.dataset}/{config['datasets'][wildcards.dataset]['filename']}"
+
+
+def study_settings(wildcards):
+    return rnnbench_config.report_slice(config, wildcards.study)

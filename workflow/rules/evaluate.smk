@@ -14,6 +14,6 @@ rule evaluate:
     conda:
         "../envs/rnnbench.yaml"
     log:
-        "logs/evaluate/{dataset}/{variant}/seed{seed}.log",
+        "logs/evaluate/{dataset}/{run}/seed{seed}.log",
     script:
         "../../scripts/evaluate.py"

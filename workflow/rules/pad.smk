@@ -1,11 +1,12 @@
 rule pad:
-    """keras.datasets.reuters.load_data semantics, then pad_sequences; a pickle-free npz."""
+    """The dataset's loader (the only dataset-specific step), then padding; a pickle-free npz."""
     input:
-        "data/raw/{dataset}.npz",
+        raw_file,
         code=code("data"),
     output:
         "data/padded/{dataset}.npz",
     params:
+        loader=lambda wildcards: config["datasets"][wildcards.dataset]["loader"],
         spec=pad_spec,
         sha256=dataset_sha256,
     conda:

@@ -1,5 +1,5 @@
 rule train:
-    """One run: the variant's model trained under one seed."""
+    """One run: the model of one spec (the run name) trained under one seed."""
     input:
         data="data/padded/{dataset}.npz",
         code=code("models", "training"),
@@ -16,6 +16,6 @@ rule train:
     conda:
         "../envs/rnnbench.yaml"
     log:
-        "logs/train/{dataset}/{variant}/seed{seed}.log",
+        "logs/train/{dataset}/{run}/seed{seed}.log",
     script:
         "../../scripts/train.py"

@@ -1,0 +1,134 @@
+"""Studies, sweeps and run identity.
+
+A run is identified by (dataset, spec, seed). The spec's readable name (``spec_name``) is its
+folder, so two studies that contain the same spec share its trained runs. A study lists named
+variants and sweeps; a sweep is a base spec and a grid over any of its fields.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Mapping
+
+from rnnbench.models import BASELINES, SPEC_DEFAULTS, normalize_spec
+
+DEFAULT_STUDY = "summary"
+
+INITIALIZERS = {
+    "orthogonal": "orth", "glorot_uniform": "glorot", "glorot_normal": "glorotn", "he_normal": "he",
+    "he_uniform": "heu", "lecun_normal": "lecun", "lecun_uniform": "lecunu", "identity": "id",
+    "random_normal": "rn", "random_uniform": "ru",
+}
+
+
+def _number(value) -> str:
+    """Shortest exact text of a number, with only path-safe characters: 0.05, 0, 1e38."""
+    value = float(value)
+    text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return text.replace("+", "")
+
+
+def spec_name(spec: Mapping[str, Any]) -> str:
+    """A deterministic, readable name that encodes every field of the normalised spec.
+
+    ``lstm-l2-u64-orth-d0.2-rd0.05``; optional fields appear only when they differ from
+    their default: ``-relu``, ``-bi``, ``-mask``, ``-ed0.3``, ``-lr0.003``, ``-es5``.
+    Different specs get different names (each field maps to its own token), so the name
+    can serve as the run's identity.
+    """
+    spec = normalize_spec(spec)
+    parts = [spec["cell"], f"l{spec['layers']}", f"u{spec['units']}"]
+    if spec["cell"] not in BASELINES:
+        parts.append(INITIALIZERS[spec["recurrent_initializer"]])
+    parts.append(f"d{_number(spec['dropout'])}")
+    if spec["cell"] not in BASELINES:
+        parts.append(f"rd{_number(spec['recurrent_dropout'])}")
+    optional = {
+        "activation": lambda v: v,
+        "bidirectional": lambda v: "bi",
+        "mask_zero": lambda v: "mask",
+        "embedding_dropout": lambda v: f"ed{_number(v)}",
+        "learning_rate": lambda v: f"lr{_number(v)}",
+        "early_stopping": lambda v: f"es{v}",
+    }
+    for key, token in optional.items():
+        if spec[key] != SPEC_DEFAULTS[key]:
+            parts.append(token(spec[key]))
+    return "-".join(parts)
+
+
+def expand_sweep(sweep: Mapping[str, Any]) -> list[dict]:
+    """Every spec of a sweep's grid (base updated by one combination), in a fixed order, without duplicates."""
+    axes = sorted(sweep["grid"])
+    specs, seen = [], set()
+    for values in itertools.product(*(sweep["grid"][axis] for axis in axes)):
+        spec = normalize_spec({**sweep["base"], **dict(zip(axes, values))})
+        name = spec_name(spec)
+        if name not in seen:
+            seen.add(name)
+            specs.append(spec)
+    return specs
+
+
+def study_variants(config: Mapping[str, Any], study: str) -> dict[str, dict]:
+    """The study's variants as label -> normalised spec, in the order the study lists them.
+
+    Named variants keep their names as labels; sweep entries are labelled by their spec name.
+    A spec that appears twice in one study (a named variant also in a sweep) is kept once,
+    under its first label.
+    """
+    entry = studies(config)[study]
+    variants: dict[str, dict] = {}
+    names: set[str] = set()
+    candidates = [(label, config["variants"][label]) for label in entry.get("variants", [])]
+    for sweep in entry.get("sweeps", []):
+        candidates += [(spec_name(spec), spec) for spec in expand_sweep(config["sweeps"][sweep])]
+    for label, spec in candidates:
+        spec = normalize_spec(spec)
+        if spec_name(spec) not in names:
+            names.add(spec_name(spec))
+            variants[label] = spec
+    return variants
+
+
+def sweep_axes(config: Mapping[str, Any], study: str) -> list[str]:
+    """The fields the study's sweeps vary (sorted), for its marginal plots."""
+    entry = studies(config)[study]
+    return sorted({axis for sweep in entry.get("sweeps", []) for axis in config["sweeps"][sweep]["grid"]})
+
+
+def studies(config: Mapping[str, Any]) -> dict[str, dict]:
+    """The config's studies; without a ``studies`` block, ``summary`` holds every variant on every dataset."""
+    return config.get("studies") or {
+        DEFAULT_STUDY: {"datasets": sorted(config["datasets"]), "variants": list(config["variants"])}
+    }
+
+
+def study_seeds(config: Mapping[str, Any], study: str) -> list[int]:
+    return sorted(studies(config)[study].get("seeds", config["seeds"]))
+
+
+def study_runs(config: Mapping[str, Any], study: str) -> list[tuple[str, str, str, int]]:
+    """(dataset, label, run name, seed) of every run a study needs, sorted so that reordering
+    config.yaml changes nothing downstream."""
+    variants = study_variants(config, study)
+    return sorted(
+        (dataset, label, spec_name(spec), seed)
+        for dataset in studies(config)[study]["datasets"]
+        for label, spec in variants.items()
+        for seed in study_seeds(config, study)
+    )
+
+
+def run_specs(config: Mapping[str, Any]) -> dict[str, dict]:
+    """Run name -> normalised spec, over every study: what the train rule can build."""
+    return {
+        spec_name(spec): spec
+        for study in studies(config)
+        for spec in study_variants(config, study).values()
+    }
+
+
+def all_runs(config: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """(dataset, run name, seed) of every run of every study, each once."""
+    return sorted({(d, run, s) for study in studies(config) for d, _, run, s in study_runs(config, study)})
