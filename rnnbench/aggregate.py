@@ -84,6 +84,11 @@ def final_values(runs: pd.DataFrame) -> pd.DataFrame:
     wide["seconds_per_epoch"] = seconds.mean()
     wide["train_seconds"] = seconds.sum()
     wide["epochs"] = seconds.count()
+    # validation accuracy of the weights that were evaluated (the best epoch's, with early stopping)
+    val = runs[runs["metric"] == "val_accuracy"].set_index(["dataset", "variant", "seed", "epoch"])["value"]
+    evaluated = wide["best_epoch"] if "best_epoch" in wide else wide["epochs"]
+    keys = [(*index, int(epoch)) for index, epoch in evaluated.items()]
+    wide["val_accuracy"] = val.reindex(keys).to_numpy() if keys else []
     return wide.reset_index()
 
 
@@ -130,6 +135,7 @@ def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -
                 "accuracy_min": accuracy.min() if len(accuracy) else float("nan"),
                 "accuracy_max": accuracy.max() if len(accuracy) else float("nan"),
                 "macro_f1_mean": group["test_macro_f1"].mean(),
+                "val_accuracy_mean": group["val_accuracy"].mean(),
                 **{
                     f"{metric.removeprefix('test_')}_mean": group[metric].mean()
                     for metric in POSITIVE_METRICS

@@ -73,6 +73,21 @@ TINY_VARIANTS = {
 }
 
 
+def run_name(spec: dict) -> str:
+    """The run folder of a spec (its readable name)."""
+    from rnnbench.studies import spec_name
+
+    return spec_name(spec)
+
+
+def run_dir(root: Path, spec: dict, seed: int, dataset: str = "reuters") -> Path:
+    return root / "results" / "runs" / dataset / run_name(spec) / f"seed{seed}"
+
+
+def study_file(root: Path, name: str, study: str = "summary") -> Path:
+    return root / "results" / "studies" / study / name
+
+
 def tiny_config(sha256: str, **overrides) -> dict:
     config = {
         "seeds": [0, 1],
@@ -207,4 +222,13 @@ def make_tiny_studies_workflow(directory: Path) -> Workflow:
     workflow.write_config(
         tiny_studies_config(synthetic_reuters(datasets / "reuters.npz"), synthetic_sms(datasets / "SMSSpamCollection"))
     )
+    return workflow
+
+
+@pytest.fixture(scope="session")
+def finished_studies(tmp_path_factory) -> Workflow:
+    """Three tiny studies (named variants with a baseline, a 2x2 sweep, SMS) built in one invocation."""
+    workflow = make_tiny_studies_workflow(tmp_path_factory.mktemp("studies"))
+    result = workflow.run("--cores", "2", "reports/summary.html", "reports/capacity.html", "reports/sms_spam.html")
+    workflow.log = result.stdout + result.stderr
     return workflow

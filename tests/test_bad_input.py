@@ -49,7 +49,10 @@ MALFORMED = [
     ("non-integer seed", set_key(("seeds",), [0, 1.5]), "seeds.1 = 1.5"),
     ("duplicate seeds", set_key(("seeds",), [3, 3]), "seeds = [3, 3]"),
     ("no variants", set_key(("variants",), {}), "variants = {}"),
-    ("unknown dataset", add_key(("datasets",), "imdb", {"num_words": 10}), "datasets: unknown key(s) 'imdb'"),
+    ("dataset with an unknown loader", add_key(("datasets",), "imdb", {"loader": "imdb"}),
+     'datasets.imdb.loader = "imdb"'),
+    ("dataset without a loader", add_key(("datasets",), "imdb", {"num_words": 10}),
+     "datasets.imdb: 'loader' is a required property"),
     ("epochs 0", set_key(("epochs",), 0), "epochs = 0"),
     ("validation_split 1", set_key(("validation_split",), 1.0), "validation_split = 1.0"),
     ("validation_split 0", set_key(("validation_split",), 0), "validation_split = 0"),
@@ -152,7 +155,7 @@ def test_replaced_raw_file_stops_the_pipeline(finished_tiny_run, tmp_path):
     shutil.copytree(finished_tiny_run.root, root, symlinks=True)
     workflow = Workflow(root, finished_tiny_run.keras_home)
     marker = tmp_path / "pwned"
-    malicious_npz(root / "data" / "raw" / "reuters.npz", marker)
+    malicious_npz(root / "data" / "raw" / "reuters" / "reuters.npz", marker)
     result = workflow.run("--cores", "1", "data/padded/reuters.npz", check=False)
     assert result.returncode != 0
     assert "sha256 mismatch" in result.stdout + result.stderr + (root / "logs/pad/reuters.log").read_text()

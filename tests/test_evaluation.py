@@ -28,3 +28,18 @@ def test_evaluate_matches_keras(tmp_path):
     assert metrics["test_loss"] == pytest.approx(loss, rel=1e-5)
     assert metrics["test_accuracy"] == pytest.approx(accuracy)
     assert np.sum(metrics["confusion_matrix"]) == 40
+
+
+def test_binary_runs_report_the_positive_class():
+    import numpy as np
+
+    from rnnbench.evaluation import confusion_matrix, positive_class_scores
+
+    y_true = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 0])
+    y_pred = np.array([0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
+    scores = positive_class_scores(confusion_matrix(y_true, y_pred, 2))
+    # 3 true positives, 1 false positive, 2 false negatives
+    assert scores["test_precision"] == 3 / 4 and scores["test_recall"] == 3 / 5
+    assert scores["test_f1"] == pytest.approx(2 * 0.75 * 0.6 / 1.35)
+    assert positive_class_scores(confusion_matrix(y_true, np.zeros(10, int), 2)) == {
+        "test_precision": 0.0, "test_recall": 0.0, "test_f1": 0.0}

@@ -34,3 +34,52 @@ def test_spec_fields_reach_the_layers():
     assert config["recurrent_dropout"] == 0.1
     assert config["recurrent_initializer"]["class_name"] == "HeNormal"
     assert model.output_shape == (None, 46)
+
+
+def test_bag_of_words_baseline_shapes():
+    """Multi-hot over the vocabulary, ReLU layers, softmax: (batch, maxlen) ids -> (batch, classes)."""
+    import numpy as np
+
+    model = build_model({"cell": "bow", "layers": 2, "units": 64, "dropout": 0.5}, **NOTEBOOK)
+    names = [layer.name for layer in model.layers]
+    assert names == ["tokens", "bag_of_words", "dense_1", "dropout_1", "dense_2", "dropout_2", "topic"]
+    assert model.get_layer("bag_of_words").output.shape == (None, 10000)
+    assert model.output_shape == (None, 46)
+    assert model.count_params() == (10000 * 64 + 64) + (64 * 64 + 64) + (64 * 46 + 46)
+    ids = np.array([[5, 5, 9, 0, 0]])
+    short = build_model({"cell": "bow", "layers": 1, "units": 4}, num_words=12, maxlen=5, embedding_dim=1,
+                        num_classes=3)
+    assert short.get_layer("bag_of_words")(ids).numpy().tolist() == [[1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]]
+    assert short.predict(ids, verbose=0).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_levers_reach_the_layers():
+    model = build_model(
+        {"cell": "lstm", "layers": 2, "units": 16, "bidirectional": True, "mask_zero": True,
+         "embedding_dropout": 0.3}, **NOTEBOOK
+    )
+    assert model.get_layer("embedding").get_config()["mask_zero"] is True
+    assert model.get_layer("embedding_dropout").rate == 0.3
+    first = model.get_layer("bidirectional_1")
+    assert first.output.shape == (None, 100, 32), "both directions, units each, sequences between layers"
+    assert model.get_layer("bidirectional_2").output.shape == (None, 32)
+    irnn = build_model({"cell": "simple_rnn", "layers": 1, "units": 8, "activation": "relu",
+                        "recurrent_initializer": "identity"}, **NOTEBOOK)
+    import numpy as np
+
+    layer = irnn.get_layer("simple_rnn_1")
+    assert layer.get_config()["activation"] == "relu"
+    assert np.array_equal(layer.cell.recurrent_kernel.numpy(), np.eye(8))
+
+
+def test_mask_zero_ignores_the_padding():
+    """With masking, post-padding a document longer changes nothing; without it, it does."""
+    import numpy as np
+
+    tokens = np.array([[4, 7, 2, 0, 0, 0, 0, 0]])
+    for mask, same in ((True, True), (False, False)):
+        model = build_model({"cell": "lstm", "layers": 1, "units": 4, "mask_zero": mask}, num_words=10,
+                            maxlen=None, embedding_dim=3, num_classes=2)
+        short = model.predict(tokens[:, :4], verbose=0)
+        long = model.predict(tokens, verbose=0)
+        assert np.allclose(short, long, atol=1e-6) == same

@@ -1,4 +1,4 @@
-"""The report's numbers are recomputed here, independently, from results/runs.csv."""
+"""The report's numbers are recomputed here, independently, from the study's runs.csv."""
 
 import re
 from html.parser import HTMLParser
@@ -60,6 +60,14 @@ def recompute(runs: pd.DataFrame) -> pd.DataFrame:
             "high": ci.high if ci else acc[0], "min": acc.min(), "max": acc.max(), "n": len(acc),
             "f1": f1.mean(), "parameters": rows[rows.metric == "parameters"]["value"].iloc[0],
             "s_per_epoch": seconds.mean().mean(), "train_s": seconds.sum().mean(),
+            "peak_mb": rows[rows.metric == "peak_rss_mb"]["value"].max(),
+            # validation accuracy at each run's best_epoch (the evaluated weights), averaged
+            "val": np.mean([
+                rows[(rows.metric == "val_accuracy") & (rows.seed == seed)
+                     & (rows.epoch == rows[(rows.metric == "best_epoch") & (rows.seed == seed)]["value"].iloc[0])
+                     ]["value"].iloc[0]
+                for seed in sorted(rows.seed.unique())
+            ]),
         }
     return pd.DataFrame(out).T
 
@@ -67,21 +75,23 @@ def recompute(runs: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.slow
 def test_leaderboard_equals_recomputation_from_runs_csv(finished_tiny_run):
     root = finished_tiny_run.root
-    runs = pd.read_csv(root / "results" / "runs.csv")
+    runs = pd.read_csv(root / "results" / "studies" / "summary" / "runs.csv")
     expected = recompute(runs)
     rows = leaderboard_rows((root / "reports" / "summary.html").read_text())
     assert len(rows) == len(expected)
     means = []
     for row in rows:
-        rank, variant, mean_std, ci, low, high, n, f1, notebook, status, params, spe, train_s = row["cells"]
+        rank, variant, mean_std, ci, low, high, n, f1, val, notebook, status, params, spe, train_s, peak = row["cells"]
         e = expected.loc[variant]
         assert numbers(mean_std) == pytest.approx([e["mean"], e["std"]], abs=5e-4)
         assert numbers(ci) == pytest.approx([e["low"], e["high"]], abs=5e-4)
         assert (float(low), float(high), int(n)) == pytest.approx((e["min"], e["max"], e["n"]), abs=5e-4)
         assert float(f1) == pytest.approx(e["f1"], abs=5e-4)
+        assert float(val) == pytest.approx(e["val"], abs=5e-4)
         assert numbers(params) == [e["parameters"]]
         assert float(spe) == pytest.approx(e["s_per_epoch"], abs=5e-3)
         assert float(train_s) == pytest.approx(e["train_s"], abs=0.5)
+        assert float(peak) == pytest.approx(e["peak_mb"], abs=0.5), "peak memory comes from the runs' metadata"
         assert notebook == ("0.726" if variant == "lstm" else "")
         means.append(e["mean"])
     assert means == sorted(means, reverse=True), "sorted best first"

@@ -12,11 +12,12 @@ import time
 import pytest
 import yaml
 
-from tests.conftest import TINY_VARIANTS, Workflow
+from tests.conftest import TINY_VARIANTS, Workflow, run_dir, run_name
 
 pytestmark = pytest.mark.slow
 
-DOWNSTREAM = {("aggregate", ""), ("compare", ""), ("figures", "dataset=reuters"), ("report", "")}
+DOWNSTREAM = {("aggregate", "study=summary"), ("compare", "study=summary"),
+              ("figures", "study=summary, dataset=reuters"), ("report", "study=summary")}
 
 
 def planned_jobs(workflow: Workflow) -> set[tuple[str, str]]:
@@ -34,7 +35,9 @@ def planned_jobs(workflow: Workflow) -> set[tuple[str, str]]:
 
 
 def run_jobs(rule: str, variants, seeds) -> set[tuple[str, str]]:
-    return {(rule, f"dataset=reuters, variant={v}, seed={s}") for v in variants for s in seeds}
+    """``variants`` are tiny variant labels or specs; runs are named by their spec."""
+    specs = [TINY_VARIANTS[v] if isinstance(v, str) else v for v in variants]
+    return {(rule, f"dataset=reuters, run={run_name(spec)}, seed={s}") for spec in specs for s in seeds}
 
 
 def training(variants, seeds):
@@ -66,7 +69,16 @@ def test_no_change_reruns_nothing(copy):
 
 def test_one_variant_edited_reruns_only_that_variant(copy):
     edit_config(copy, lambda c: c["variants"]["lstm"].update(units=6))
-    assert planned_jobs(copy) == training(["lstm"], [0, 1]) | DOWNSTREAM
+    assert planned_jobs(copy) == training([dict(TINY_VARIANTS["lstm"], units=6)], [0, 1]) | DOWNSTREAM
+
+
+def test_edit_reverted_reuses_the_old_runs(copy):
+    """A run is its spec: renaming a variant, or writing a default out, trains nothing."""
+    def rename(config):
+        config["variants"]["long_short"] = dict(config["variants"].pop("lstm"), bidirectional=False, mask_zero=False)
+        config["notebook"] = {}
+    edit_config(copy, rename)
+    assert planned_jobs(copy) == DOWNSTREAM
 
 
 def test_added_seed_runs_only_that_seed(copy):
@@ -90,8 +102,9 @@ def test_epochs_changed_reruns_every_training_job(copy):
 
 
 def test_added_variant_runs_only_its_jobs(copy):
-    edit_config(copy, lambda c: c["variants"].update(gru=dict(TINY_VARIANTS["lstm"], cell="gru")))
-    assert planned_jobs(copy) == training(["gru"], [0, 1]) | DOWNSTREAM
+    gru = dict(TINY_VARIANTS["lstm"], cell="gru")
+    edit_config(copy, lambda c: c["variants"].update(gru=gru))
+    assert planned_jobs(copy) == training([gru], [0, 1]) | DOWNSTREAM
 
 
 @pytest.mark.parametrize("path", ["rnnbench/report.py", "scripts/report.py"])
@@ -99,9 +112,9 @@ def test_report_code_edited_reruns_only_the_report(copy, path):
     with open(copy.root / path, "a") as handle:
         handle.write("\n# an edit\n")
     touch(copy.root / path)
-    assert planned_jobs(copy) == {("report", "")}
+    assert planned_jobs(copy) == {("report", "study=summary")}
 
 
 def test_deleted_model_reruns_only_its_run_and_what_follows(copy):
-    (copy.root / "results" / "runs" / "reuters" / "deep_rnn" / "seed1" / "model.keras").unlink()
+    (run_dir(copy.root, TINY_VARIANTS["deep_rnn"], 1) / "model.keras").unlink()
     assert planned_jobs(copy) == training(["deep_rnn"], [1]) | DOWNSTREAM

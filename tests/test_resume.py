@@ -10,34 +10,44 @@ import time
 import pandas as pd
 import pytest
 
-from tests.conftest import SNAKEMAKE, TINY_VARIANTS, tiny_config
+from tests.conftest import SNAKEMAKE, TINY_VARIANTS, run_name, tiny_config
 
 pytestmark = pytest.mark.slow
 
-RUN = "results/runs/reuters/dropout_lstm/seed0"
-TARGET = f"{RUN}/metrics.json"
 EPOCHS = 8
+VARIANTS = {
+    # dropout RNG states must resume too
+    "dropout": dict(TINY_VARIANTS["lstm"], dropout=0.2, recurrent_dropout=0.1),
+    # early stopping (val_loss rises after epoch 5; stops after 7): the best weights must resume too
+    "early_stopping": dict(TINY_VARIANTS["lstm"], dropout=0.2, recurrent_dropout=0.1, mask_zero=True,
+                           embedding_dropout=0.1, learning_rate=0.03, early_stopping=2),
+}
+KILLS = [("dropout", point) for point in random.Random(7).sample(range(1, EPOCHS - 1), 3)] + [("early_stopping", 6)]
 
 
-def configure(workflow):
-    variant = dict(TINY_VARIANTS["lstm"], dropout=0.2, recurrent_dropout=0.1)  # dropout RNG must resume too
+def run_path(kind: str) -> str:
+    return f"results/runs/reuters/{run_name(VARIANTS[kind])}/seed0"
+
+
+def configure(workflow, kind):
     workflow.write_config(tiny_config(workflow.config_sha256(), seeds=[0], epochs=EPOCHS,
-                                      variants={"dropout_lstm": variant}, notebook={}))
+                                      variants={kind: VARIANTS[kind]}, notebook={}))
 
 
-def outcome(root):
-    history = pd.read_csv(root / RUN / "history.csv").drop(columns="seconds")
-    metrics = json.loads((root / TARGET).read_text())
-    metadata = json.loads((root / RUN / "run.json").read_text())
+def outcome(root, kind):
+    run = root / run_path(kind)
+    history = pd.read_csv(run / "history.csv").drop(columns="seconds")
+    metrics = json.loads((run / "metrics.json").read_text())
+    metadata = json.loads((run / "run.json").read_text())
     return history, metrics, metadata
 
 
-def kill_at_epoch(workflow, epoch: int) -> int:
+def kill_at_epoch(workflow, kind: str, epoch: int) -> int:
     """Start the job, SIGKILL Snakemake and its job once epoch `epoch` is checkpointed."""
     env = dict(os.environ, KERAS_HOME=str(workflow.keras_home))
-    process = subprocess.Popen([SNAKEMAKE, "--cores", "1", TARGET], cwd=workflow.root, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    latest = workflow.root / RUN / "checkpoint" / "latest"
+    process = subprocess.Popen([SNAKEMAKE, "--cores", "1", f"{run_path(kind)}/metrics.json"], cwd=workflow.root,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    latest = workflow.root / run_path(kind) / "checkpoint" / "latest"
     deadline = time.time() + 300
     while time.time() < deadline:
         if latest.exists() and int(latest.read_text().strip().split("-")[1]) >= epoch:
@@ -52,26 +62,38 @@ def kill_at_epoch(workflow, epoch: int) -> int:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
+    """The outcome of each variant's run without a kill, computed once."""
     from tests.conftest import make_tiny_workflow
 
-    workflow = make_tiny_workflow(tmp_path_factory.mktemp("whole"))
-    configure(workflow)
-    workflow.run("--cores", "1", TARGET)
-    return outcome(workflow.root)
+    outcomes = {}
+
+    def get(kind):
+        if kind not in outcomes:
+            workflow = make_tiny_workflow(tmp_path_factory.mktemp("whole"))
+            configure(workflow, kind)
+            workflow.run("--cores", "1", f"{run_path(kind)}/metrics.json")
+            outcomes[kind] = outcome(workflow.root, kind)
+        return outcomes[kind]
+
+    return get
 
 
-@pytest.mark.parametrize("kill_point", random.Random(7).sample(range(1, EPOCHS - 1), 3))
-def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_workflow, uninterrupted, kill_point):
-    configure(tiny_workflow)
-    killed_after = kill_at_epoch(tiny_workflow, kill_point)
-    assert not (tiny_workflow.root / TARGET).exists()
+@pytest.mark.parametrize("kind, kill_point", KILLS)
+def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_workflow, uninterrupted, kind, kill_point):
+    configure(tiny_workflow, kind)
+    killed_after = kill_at_epoch(tiny_workflow, kind, kill_point)
+    target = tiny_workflow.root / run_path(kind) / "metrics.json"
+    assert not target.exists()
 
     tiny_workflow.run("--unlock")
-    tiny_workflow.run("--cores", "1", "--rerun-incomplete", TARGET)
+    tiny_workflow.run("--cores", "1", "--rerun-incomplete", f"{run_path(kind)}/metrics.json")
 
-    history, metrics, metadata = outcome(tiny_workflow.root)
+    history, metrics, metadata = outcome(tiny_workflow.root, kind)
     assert metadata["resumed_after_epoch"] == killed_after >= kill_point, "resumed, not restarted from zero"
-    expected_history, expected_metrics, _ = uninterrupted
+    expected_history, expected_metrics, expected_metadata = uninterrupted(kind)
     pd.testing.assert_frame_equal(history, expected_history, check_exact=True)
     assert metrics == expected_metrics
-    assert not (tiny_workflow.root / RUN / "checkpoint").exists(), "a finished run leaves no checkpoint"
+    assert (metadata["epochs_run"], metadata["best_epoch"]) == (expected_metadata["epochs_run"], expected_metadata["best_epoch"])
+    if kind == "early_stopping":
+        assert (metadata["epochs_run"], metadata["best_epoch"]) == (7, 5), "stopped early, best weights kept"
+    assert not (tiny_workflow.root / run_path(kind) / "checkpoint").exists(), "a finished run leaves no checkpoint"

@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from tests.conftest import SNAKEMAKE, tiny_config
+from tests.conftest import SNAKEMAKE, TINY_VARIANTS, run_dir, study_file, tiny_config
 from tests.slurm_cluster import SlurmCluster, available
 
 pytestmark = pytest.mark.slow
@@ -40,12 +40,12 @@ def test_slurm_profile_runs_every_training_job_under_slurm(slurm, tiny_workflow)
     root = tiny_workflow.root
     assert (root / "reports" / "summary.html").exists(), result.stderr[-3000:]
     job_ids = set()
-    for variant in config["variants"]:
-        metadata = json.loads((root / "results" / "runs" / "reuters" / variant / "seed0" / "run.json").read_text())
+    for variant, spec in config["variants"].items():
+        metadata = json.loads((run_dir(root, spec, 0) / "run.json").read_text())
         assert metadata["slurm_job_id"], f"{variant} did not run under SLURM"
         job_ids.add(metadata["slurm_job_id"])
     assert len(job_ids) == 2, "one SLURM job per training run"
-    provenance = pd.read_csv(root / "results" / "run_metadata.csv")
+    provenance = pd.read_csv(study_file(root, "run_metadata.csv"))
     assert provenance["slurm_job_id"].notna().all()
     # download is local (compute nodes may have no internet); everything else was submitted
     assert "download" not in slurm_job_names(slurm)
@@ -71,7 +71,7 @@ def test_generic_cluster_profile_submits_with_sbatch(slurm, tiny_workflow):
         env={"SLURM_CONF": str(slurm.conf)}, timeout=900,
     )
     root = tiny_workflow.root
-    metadata = json.loads((root / "results" / "runs" / "reuters" / "lstm" / "seed0" / "run.json").read_text())
+    metadata = json.loads((run_dir(root, TINY_VARIANTS["lstm"], 0) / "run.json").read_text())
     assert metadata["slurm_job_id"]
     assert (root / "reports" / "summary.html").exists()
     assert any((root / "logs" / "cluster").glob("smk-train-*.out")), "sbatch wrote the job's log"
@@ -85,8 +85,8 @@ def test_requeued_slurm_job_resumes_from_its_checkpoint(slurm, tiny_workflow):
     config = tiny_config(tiny_workflow.config_sha256(), seeds=[0], epochs=60)
     config["variants"] = {"lstm": config["variants"]["lstm"]}
     tiny_workflow.write_config(config)
-    run_dir = tiny_workflow.root / "results" / "runs" / "reuters" / "lstm" / "seed0"
-    target = str(run_dir.relative_to(tiny_workflow.root) / "run.json")
+    lstm_run = run_dir(tiny_workflow.root, TINY_VARIANTS["lstm"], 0)
+    target = str(lstm_run.relative_to(tiny_workflow.root) / "run.json")
     env = dict(os.environ, KERAS_HOME=str(tiny_workflow.keras_home), SLURM_CONF=str(slurm.conf))
     snakemake = subprocess.Popen(
         [SNAKEMAKE, "--workflow-profile", "profiles/slurm", target, "--slurm-status-command", "squeue",
@@ -94,7 +94,7 @@ def test_requeued_slurm_job_resumes_from_its_checkpoint(slurm, tiny_workflow):
          "--seconds-between-status-checks", "2", "--latency-wait", "5"],
         cwd=tiny_workflow.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    latest = run_dir / "checkpoint" / "latest"
+    latest = lstm_run / "checkpoint" / "latest"
     deadline = time.time() + 300
     while not (latest.exists() and int(latest.read_text().split("-")[1]) >= 3) and time.time() < deadline:
         assert snakemake.poll() is None, snakemake.stdout.read()[-3000:]
@@ -109,7 +109,7 @@ def test_requeued_slurm_job_resumes_from_its_checkpoint(slurm, tiny_workflow):
     before = int(latest.read_text().split("-")[1])
     output, _ = snakemake.communicate(timeout=600)
     assert snakemake.returncode == 0, output[-3000:]
-    metadata = json.loads((run_dir / "run.json").read_text())
+    metadata = json.loads((lstm_run / "run.json").read_text())
     assert metadata["slurm_job_id"] == job_id, "the same (requeued) SLURM job finished the run"
     assert metadata["resumed_after_epoch"] >= before >= 3
     assert metadata["epochs_run"] == 60

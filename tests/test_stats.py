@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from rnnbench.stats import pairwise, reading, tied_with_best
 
@@ -62,3 +63,33 @@ def test_a_single_variant_has_no_pairs_but_a_table():
     assert list(pairs.columns) == PAIR_COLUMNS and pairs.empty
     summary = pd.DataFrame({"variant": ["only"]})
     pairwise_matrix(Results("reuters", pd.DataFrame(), summary, pairs, pd.DataFrame()))
+
+
+def test_importance_ranks_the_axis_that_matters():
+    """A grid where only `units` moves accuracy: it ranks first with a tiny p; layers is noise."""
+    from rnnbench.stats import importance
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"layers": layers, "units": units, "seed": seed,
+         "test_accuracy": 0.6 + 0.05 * [32, 64, 128].index(units) + 0.002 * rng.standard_normal()}
+        for layers in (1, 2, 3) for units in (32, 64, 128) for seed in range(5)
+    ]
+    table = importance(pd.DataFrame(rows), ["layers", "units"]).set_index("axis")
+    assert table.index.tolist() == ["units", "layers"]
+    assert table.loc["units", "p_value"] < 1e-10 and table.loc["units", "partial_eta_sq"] > 0.99
+    assert table.loc["layers", "p_value"] > 0.01
+    assert (table.loc["units", "df"], table.loc["layers", "df"]) == (2, 2)
+
+
+def test_importance_matches_a_textbook_one_way_anova():
+    """With one axis, type-II ANOVA is the one-way ANOVA: scipy's F and p."""
+    from scipy import stats as scipy_stats
+
+    from rnnbench.stats import importance
+
+    groups = {0.0: [0.70, 0.72, 0.71], 0.1: [0.74, 0.73, 0.76], 0.2: [0.69, 0.70, 0.66]}
+    frame = pd.DataFrame([{"dropout": k, "test_accuracy": v} for k, vs in groups.items() for v in vs])
+    row = importance(frame, ["dropout"]).iloc[0]
+    expected = scipy_stats.f_oneway(*groups.values())
+    assert row["F"] == pytest.approx(expected.statistic) and row["p_value"] == pytest.approx(expected.pvalue)

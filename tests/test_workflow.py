@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.conftest import TINY_VARIANTS, tiny_config
+from tests.conftest import TINY_VARIANTS, run_dir, run_name, study_file, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -14,18 +14,18 @@ pytestmark = pytest.mark.slow
 def test_end_to_end_tiny_study(finished_tiny_run):
     root = finished_tiny_run.root
 
-    summary = pd.read_csv(root / "results" / "summary.csv")
+    summary = pd.read_csv(study_file(root, "summary.csv"))
     assert sorted(summary["variant"]) == sorted(TINY_VARIANTS)
     assert summary["n"].tolist() == [2, 2]
-    runs = pd.read_csv(root / "results" / "runs.csv")
+    runs = pd.read_csv(study_file(root, "runs.csv"))
     finished = runs[runs["metric"] == "test_accuracy"]
     assert len(finished) == 4
     assert set(map(tuple, finished[["variant", "seed"]].values)) == {(v, s) for v in TINY_VARIANTS for s in (0, 1)}
 
-    pairs = pd.read_csv(root / "results" / "pairwise.csv")
+    pairs = pd.read_csv(study_file(root, "pairwise.csv"))
     assert len(pairs) == 2 and set(pairs["a"]) == set(TINY_VARIANTS)
     for name in ("accuracy", "learning_curves", "pairwise", "confusion", "cost", "overfitting"):
-        assert (root / "reports" / "figures" / "reuters" / f"{name}.png").stat().st_size > 5000
+        assert (root / "reports" / "figures" / "summary" / "reuters" / f"{name}.png").stat().st_size > 5000
 
     report = (root / "reports" / "summary.html").read_text()
     assert report.count("data:image/png;base64,") >= 2
@@ -33,9 +33,9 @@ def test_end_to_end_tiny_study(finished_tiny_run):
     for variant in TINY_VARIANTS:
         assert variant in report
 
-    log = (root / "logs" / "train" / "reuters" / "lstm" / "seed0.log").read_text()
+    log = (root / "logs" / "train" / "reuters" / run_name(TINY_VARIANTS["lstm"]) / "seed0.log").read_text()
     assert "val_accuracy" in log, "Keras's per-epoch progress goes to the rule's log"
-    metadata = json.loads((root / "results" / "runs" / "reuters" / "lstm" / "seed0" / "run.json").read_text())
+    metadata = json.loads((run_dir(root, TINY_VARIANTS["lstm"], 0) / "run.json").read_text())
     assert metadata["threads"] == 1 and metadata["parameters"] > 0
 
     # Nothing left to do afterwards.
@@ -69,25 +69,25 @@ def test_unknown_cell_is_rejected_before_any_job(tiny_workflow):
 def test_download_with_wrong_hash_fails_and_leaves_nothing(tiny_workflow):
     config = tiny_config("f" * 64)
     tiny_workflow.write_config(config)
-    result = tiny_workflow.run("--cores", "1", "data/raw/reuters.npz", check=False)
+    result = tiny_workflow.run("--cores", "1", "data/raw/reuters/reuters.npz", check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "f" * 64 in output and "127.0.0.1:9/unreachable/reuters.npz" in output
-    assert not (tiny_workflow.root / "data" / "raw" / "reuters.npz").exists()
-    assert list((tiny_workflow.root / "data" / "raw").glob("*")) == []
+    assert list((tiny_workflow.root / "data" / "raw").rglob("*.npz*")) == []
 
 
 def test_diverged_runs_show_as_diverged(tiny_workflow):
     config = tiny_config(tiny_workflow.config_sha256(), epochs=2)
-    config["variants"]["exploding"] = dict(TINY_VARIANTS["lstm"], learning_rate=1e38)
+    exploding = config["variants"]["exploding"] = dict(TINY_VARIANTS["lstm"], learning_rate=1e38)
     tiny_workflow.write_config(config)
     tiny_workflow.run("--cores", "2", "reports/summary.html")
     root = tiny_workflow.root
-    summary = pd.read_csv(root / "results" / "summary.csv").set_index("variant")
+    summary = pd.read_csv(study_file(root, "summary.csv")).set_index("variant")
     assert (summary.loc["exploding", "n"], summary.loc["exploding", "diverged"]) == (0, 2)
     assert pd.isna(summary.loc["exploding", "accuracy_mean"])
     assert summary.loc["lstm", "n"] == 2
-    metadata = json.loads((root / "results/runs/reuters/exploding/seed0/run.json").read_text())
+    assert run_name(exploding) == "lstm-l1-u4-orth-d0-rd0-lr1e38"
+    metadata = json.loads((run_dir(root, exploding, 0) / "run.json").read_text())
     assert metadata["diverged"] and metadata["epochs_run"] == 1
     report = (root / "reports" / "summary.html").read_text()
     assert re.search(r'<tr class="diverged" data-variant="exploding">', report)

@@ -1,0 +1,81 @@
+"""Sweep expansion, run identity and study composition."""
+
+import copy
+
+import pytest
+import yaml
+
+from rnnbench.config import validate_config
+from rnnbench.studies import all_runs, expand_sweep, spec_name, study_runs, study_variants
+from tests.conftest import REPO
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_spec_names_are_readable_and_encode_every_field():
+    assert spec_name({"cell": "lstm", "layers": 2, "units": 64, "recurrent_initializer": "orthogonal",
+                      "dropout": 0.2, "recurrent_dropout": 0.05}) == "lstm-l2-u64-orth-d0.2-rd0.05"
+    assert spec_name({"cell": "gru", "layers": 1, "units": 32, "bidirectional": True, "mask_zero": True,
+                      "embedding_dropout": 0.3, "learning_rate": 0.003, "early_stopping": 5,
+                      "activation": "relu"}) == "gru-l1-u32-orth-d0-rd0-relu-bi-mask-ed0.3-lr0.003-es5"
+    assert spec_name({"cell": "bow", "layers": 1, "units": 512, "dropout": 0.5}) == "bow-l1-u512-d0.5"
+    # defaults written out, ints for floats and key order do not change a spec
+    assert spec_name({"units": 32, "layers": 1, "cell": "lstm", "dropout": 0}) == spec_name(
+        {"cell": "lstm", "layers": 1, "units": 32, "dropout": 0.0, "mask_zero": False, "learning_rate": 0.001})
+
+
+def test_every_field_changes_the_name():
+    base = {"cell": "lstm", "layers": 1, "units": 32}
+    changes = {"cell": "gru", "layers": 2, "units": 33, "recurrent_initializer": "he_normal", "dropout": 0.1,
+               "recurrent_dropout": 0.1, "activation": "relu", "bidirectional": True, "mask_zero": True,
+               "embedding_dropout": 0.1, "learning_rate": 0.01, "early_stopping": 3}
+    names = {spec_name(base)} | {spec_name(dict(base, **{key: value})) for key, value in changes.items()}
+    assert len(names) == 1 + len(changes)
+
+
+def test_shipped_sweeps_expand_to_the_right_counts_without_duplicates(config):
+    counts = {name: len(expand_sweep(sweep)) for name, sweep in config["sweeps"].items()}
+    assert counts == {"initializers": 3, "dropout": 25, "capacity": 9}
+    for sweep in config["sweeps"].values():
+        names = [spec_name(spec) for spec in expand_sweep(sweep)]
+        assert len(set(names)) == len(names)
+    assert "lstm-l3-u128-orth-d0-rd0" in {spec_name(s) for s in expand_sweep(config["sweeps"]["capacity"])}
+    assert [spec_name(s) for s in expand_sweep(config["sweeps"]["dropout"])][:2] == [
+        "lstm-l1-u32-orth-d0-rd0", "lstm-l1-u32-orth-d0-rd0.05"]
+
+
+def test_duplicate_grid_values_collapse():
+    sweep = {"base": {"cell": "lstm", "layers": 1}, "grid": {"units": [32, 32.0], "dropout": [0, 0.0]}}
+    assert [spec_name(s) for s in expand_sweep(sweep)] == ["lstm-l1-u32-orth-d0-rd0"]
+
+
+def test_studies_share_specs_and_runs(config):
+    validate_config(config, SCHEMA)
+    summary = study_variants(config, "summary")
+    assert list(summary)[:7] == ["deep_rnn", "lstm", "deep_lstm_orthogonal", "deep_lstm_glorot",
+                                 "deep_lstm_glorot_rd0.05", "gru", "deep_gru"]
+    # the initializers sweep holds the notebook's two deep LSTMs under their spec names
+    initializers = {spec_name(s) for s in study_variants(config, "initializers").values()}
+    assert {spec_name(summary["deep_lstm_orthogonal"]), spec_name(summary["deep_lstm_glorot"])} <= initializers
+    assert "irnn" in study_variants(config, "initializers")
+    # every run of every study once; the shared ones are not counted twice
+    separate = sum(len(study_runs(config, study)) for study in config["studies"])
+    assert len(all_runs(config)) < separate
+    assert len(all_runs(config)) == len({(d, r, s) for study in config["studies"] for d, _, r, s in study_runs(config, study)})
+
+
+def test_default_study_stays_small(config):
+    """`snakemake reports/summary.html` must not grow into the sweeps."""
+    assert len(study_runs(config, "summary")) == 9 * 5
+
+
+def test_a_named_variant_inside_a_sweep_keeps_its_name(config):
+    config = copy.deepcopy(config)
+    config["studies"]["capacity"]["variants"] = ["lstm"]
+    labels = list(study_variants(config, "capacity"))
+    assert labels[0] == "lstm" and "lstm-l1-u32-orth-d0-rd0" not in labels and len(labels) == 9
