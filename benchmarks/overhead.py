@@ -10,7 +10,6 @@ prints both fits, the fixed overhead of (b) over (a) and its share of a 40-epoch
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,10 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+from workflow_copy import REPO, SNAKEMAKE, reuters_config, run_file, workflow_copy
 
 
 def timed(command, cwd) -> float:
@@ -39,22 +36,15 @@ def main() -> None:
                         help="the pipeline job's threads; the plain script uses TensorFlow's default (all cores)")
     args = parser.parse_args()
 
-    base = yaml.safe_load((REPO / "config.yaml").read_text())
     plain, pipeline = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for epochs in args.epochs:
             plain.append(timed([sys.executable, str(REPO / "benchmarks" / "plain_keras.py"),
                                 "--variant", args.variant, "--epochs", str(epochs)], REPO))
-            root = Path(tmp) / f"e{epochs}"
-            root.mkdir()
-            for name in ("Snakefile", "workflow", "scripts", "rnnbench"):
-                source = REPO / name
-                (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-            config = dict(base, seeds=[0], epochs=epochs, notebook={}, threads=args.threads,
-                          variants={args.variant: base["variants"][args.variant]})
-            (root / "config.yaml").write_text(yaml.safe_dump(config))
+            config = reuters_config([args.variant], seeds=[0], epochs=epochs, threads=args.threads)
+            root = workflow_copy(Path(tmp) / f"e{epochs}", config)
             timed([SNAKEMAKE, "--cores", "2", "data/padded/reuters.npz"], root)
-            target = f"results/runs/reuters/{args.variant}/seed0/metrics.json"
+            target = run_file(config, args.variant, 0, "metrics.json")
             pipeline.append(timed([SNAKEMAKE, "--cores", "2", target], root))
     fits = {}
     for name, walls in (("plain Keras script", plain), ("pipeline job", pipeline)):

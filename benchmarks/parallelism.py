@@ -8,26 +8,12 @@ The padded data is made first, outside the timing.
 """
 
 import argparse
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-
-
-def workflow_copy(directory: Path, config: dict) -> Path:
-    directory.mkdir(parents=True)
-    for name in ("Snakefile", "workflow", "scripts", "rnnbench"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, directory / name)
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
-    return directory
+from workflow_copy import SNAKEMAKE, reuters_config, run_file, workflow_copy
 
 
 def main() -> None:
@@ -37,10 +23,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args()
 
-    base = yaml.safe_load((REPO / "config.yaml").read_text())
-    base.update(seeds=args.seeds, epochs=args.epochs, notebook={},
-                variants={name: base["variants"][name] for name in args.variants})
-    targets = [f"results/runs/reuters/{v}/seed{s}/run.json" for v in args.variants for s in args.seeds]
+    base = reuters_config(args.variants, seeds=args.seeds, epochs=args.epochs)
+    targets = [run_file(base, v, s, "run.json") for v in args.variants for s in args.seeds]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for threads in (1, 2):

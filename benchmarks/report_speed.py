@@ -74,8 +74,8 @@ def main() -> None:
             save(draw(results), paths[name])
         timings["figures (6 PNGs)"] = time.perf_counter() - start
         start = time.perf_counter()
-        variants = {f"variant_{v}": {"cell": "lstm"} for v in range(args.variants)}
-        settings = {"seeds": list(range(args.seeds)), "epochs": args.epochs, "batch_size": 50,
+        variants = {f"variant_{v}": {"cell": "lstm", "layers": 1, "units": 32 + v} for v in range(args.variants)}
+        settings = {"study": "summary", "seeds": list(range(args.seeds)), "epochs": args.epochs, "batch_size": 50,
                     "validation_split": 0.3, "variants": variants,
                     "datasets": {"reuters": {"sha256": "0" * 64}}, "notebook": {}}
         html = render([results], {"reuters": paths}, settings, provenance(settings, metadata), metadata)

@@ -1,5 +1,6 @@
 """The benchmark scripts still run against the current package (small sizes)."""
 
+import os
 import subprocess
 import sys
 
@@ -13,3 +14,19 @@ def test_report_speed_benchmark_runs():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "3 variants x 3 seeds x 4 epochs" in result.stdout and "total" in result.stdout
+
+
+def test_kernel_speed_benchmark_runs(tmp_path):
+    from rnnbench.data import prepare_reuters, save_padded
+    from tests.conftest import synthetic_reuters
+
+    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
+    save_padded(prepare_reuters(tmp_path / "reuters.npz", sha256, 40, 25, "post"), tmp_path / "padded.npz")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/kernel_speed.py", str(tmp_path / "padded.npz"), "--variants", "lstm",
+         "bilstm64_mask_ed0.3", "--epochs", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in result.stdout.splitlines() if "ratio to default" in line]
+    assert len(lines) == 2 * 5 and all("mean 2..:" in line for line in lines)

@@ -1,0 +1,41 @@
+"""What the pipeline benchmarks share: a temp copy of the workflow with a config of a few variants."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+sys.path.insert(0, str(REPO))
+
+from rnnbench.studies import spec_name  # noqa: E402
+
+
+def shipped_config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def reuters_config(variants: list[str], **overrides) -> dict:
+    """The shipped settings on Reuters alone, with one default study holding ``variants``."""
+    config = shipped_config()
+    for key in ("studies", "sweeps"):
+        config.pop(key, None)
+    config.update(datasets={"reuters": config["datasets"]["reuters"]}, notebook={},
+                  variants={name: config["variants"][name] for name in variants}, **overrides)
+    return config
+
+
+def run_file(config: dict, variant: str, seed: int, name: str) -> str:
+    """The path of one of a run's files (runs live in folders named by their spec)."""
+    return f"results/runs/reuters/{spec_name(config['variants'][variant])}/seed{seed}/{name}"
+
+
+def workflow_copy(directory: Path, config: dict) -> Path:
+    directory.mkdir(parents=True)
+    for name in ("Snakefile", "workflow", "scripts", "rnnbench"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, directory / name)
+    (directory / "config.yaml").write_text(yaml.safe_dump(config))
+    return directory
