@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--options", nargs="+", default=OPTIONS, choices=OPTIONS)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, help="instead of config.yaml's (a diagnostic: is an epoch "
+                        "bound by per-step overhead or by arithmetic?)")
     args = parser.parse_args()
 
     configure_tensorflow(args.threads, 0)
@@ -89,11 +91,11 @@ def main() -> None:
     for variant in args.variants:
         baseline = None
         for option in args.options:
-            seconds = epoch_seconds(config["variants"][variant], data, option, args.epochs, config["batch_size"],
-                                    config["validation_split"])
+            seconds = epoch_seconds(config["variants"][variant], data, option, args.epochs,
+                                    args.batch_size or config["batch_size"], config["validation_split"])
             mean = float(np.mean(seconds[1:]))
             baseline = baseline or mean
-            print(f"{variant:26s} {option:8s} threads={args.threads} epochs {[round(s, 2) for s in seconds]} "
+            print(f"{variant:26s} {option:8s} threads={args.threads} batch={args.batch_size or config['batch_size']} epochs {[round(s, 2) for s in seconds]} "
                   f"mean 2..: {mean:.2f} s  ratio to default: {mean / baseline:.2f}", flush=True)
 
 
