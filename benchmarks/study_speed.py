@@ -1,0 +1,55 @@
+"""P1: a study through the pipeline at --cores 2 against the same runs done one after another by the
+plain Keras script (the notebook's way).
+
+    KERAS_HOME=... PYTHONPATH=. .venv/bin/python benchmarks/study_speed.py --variants lstm gru --seeds 0 1 --epochs 10
+
+(a) `python benchmarks/plain_keras.py --variant V --seed S --epochs E` for every (variant, seed), one after
+another, each with TensorFlow's default threads; (b) `snakemake --cores 2` on every run's metrics.json in a
+temp copy of the workflow (threads as in config.yaml; the padded data is made first, outside the timing).
+Prints both wall times and the ratio (b) / (a); the goal is <= 0.6.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from workflow_copy import REPO, SNAKEMAKE, reuters_config, run_file, workflow_copy
+
+
+def timed(command, cwd) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHONPATH=str(REPO)))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=["lstm", "gru"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args()
+
+    runs = [(v, s) for v in args.variants for s in args.seeds]
+    plain = sum(
+        timed([sys.executable, str(REPO / "benchmarks" / "plain_keras.py"), "--variant", v, "--seed", str(s),
+               "--epochs", str(args.epochs)], REPO)
+        for v, s in runs
+    )
+    config = reuters_config(args.variants, seeds=args.seeds, epochs=args.epochs)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = workflow_copy(Path(tmp) / "study", config)
+        timed([SNAKEMAKE, "--cores", "2", "data/padded/reuters.npz"], root)
+        pipeline = timed([SNAKEMAKE, "--cores", "2", *(run_file(config, v, s, "metrics.json") for v, s in runs)], root)
+    print(f"{len(runs)} runs x {args.epochs} epochs ({', '.join(args.variants)}; seeds {args.seeds})")
+    print(f"plain Keras script, one after another: {plain:7.1f} s")
+    print(f"pipeline, snakemake --cores 2 (threads {config['threads']}): {pipeline:7.1f} s")
+    print(f"ratio pipeline / plain: {pipeline / plain:.2f} (P1 goal <= 0.6)")
+
+
+if __name__ == "__main__":
+    main()
