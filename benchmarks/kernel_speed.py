@@ -43,7 +43,9 @@ def build(spec, data, option):
                 config["layer"]["config"]["unroll"] = True
             return layer.__class__.from_config(config)
 
-        model = keras.models.clone_model(model, clone_function=clone)
+        unrolled = keras.models.clone_model(model, clone_function=clone)
+        unrolled.set_weights(model.get_weights())  # the same starting point as the rolled model
+        model = unrolled
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=option == "jit")
     return model
