@@ -9,23 +9,12 @@ prints both fits, the fixed overhead of (b) over (a) and its share of a 40-epoch
 """
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from workflow_copy import REPO, SNAKEMAKE, reuters_config, run_file, workflow_copy
-
-
-def timed(command, cwd) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=dict(os.environ, PYTHONPATH=str(REPO)))
-    return time.perf_counter() - start
+from workflow_copy import REPO, SNAKEMAKE, plain_keras, reuters_config, run_file, timed, workflow_copy
 
 
 def main() -> None:
@@ -39,8 +28,7 @@ def main() -> None:
     plain, pipeline = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for epochs in args.epochs:
-            plain.append(timed([sys.executable, str(REPO / "benchmarks" / "plain_keras.py"),
-                                "--variant", args.variant, "--epochs", str(epochs)], REPO))
+            plain.append(timed(plain_keras(args.variant, epochs), REPO))
             config = reuters_config([args.variant], seeds=[0], epochs=epochs, threads=args.threads)
             root = workflow_copy(Path(tmp) / f"e{epochs}", config)
             timed([SNAKEMAKE, "--cores", "2", "data/padded/reuters.npz"], root)

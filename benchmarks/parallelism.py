@@ -8,12 +8,10 @@ The padded data is made first, outside the timing.
 """
 
 import argparse
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from workflow_copy import SNAKEMAKE, reuters_config, run_file, workflow_copy
+from workflow_copy import SNAKEMAKE, reuters_config, run_file, timed, workflow_copy
 
 
 def main() -> None:
@@ -29,12 +27,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for threads in (1, 2):
             root = workflow_copy(Path(tmp) / f"threads{threads}", dict(base, threads=threads))
-            subprocess.run([SNAKEMAKE, "--cores", "2", "data/padded/reuters.npz"], cwd=root, check=True,
-                           stderr=subprocess.DEVNULL)
-            start = time.perf_counter()
-            subprocess.run([SNAKEMAKE, "--cores", "2", *targets], cwd=root, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            results[threads] = time.perf_counter() - start
+            timed([SNAKEMAKE, "--cores", "2", "data/padded/reuters.npz"], root)
+            results[threads] = timed([SNAKEMAKE, "--cores", "2", *targets], root)
     epochs = len(targets) * args.epochs
     print(f"{len(targets)} training jobs x {args.epochs} epochs at --cores 2")
     for threads, seconds in results.items():

@@ -10,21 +10,10 @@ Prints both wall times and the ratio (b) / (a); the goal is <= 0.6.
 """
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from workflow_copy import REPO, SNAKEMAKE, reuters_config, run_file, workflow_copy
-
-
-def timed(command, cwd) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=dict(os.environ, PYTHONPATH=str(REPO)))
-    return time.perf_counter() - start
+from workflow_copy import REPO, SNAKEMAKE, plain_keras, reuters_config, run_file, timed, workflow_copy
 
 
 def main() -> None:
@@ -35,11 +24,7 @@ def main() -> None:
     args = parser.parse_args()
 
     runs = [(v, s) for v in args.variants for s in args.seeds]
-    plain = sum(
-        timed([sys.executable, str(REPO / "benchmarks" / "plain_keras.py"), "--variant", v, "--seed", str(s),
-               "--epochs", str(args.epochs)], REPO)
-        for v, s in runs
-    )
+    plain = sum(timed(plain_keras(v, args.epochs, s), REPO) for v, s in runs)
     config = reuters_config(args.variants, seeds=args.seeds, epochs=args.epochs)
     with tempfile.TemporaryDirectory() as tmp:
         root = workflow_copy(Path(tmp) / "study", config)

@@ -1,7 +1,10 @@
 """What the pipeline benchmarks share: a temp copy of the workflow with a config of a few variants."""
 
+import os
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -39,3 +42,17 @@ def workflow_copy(directory: Path, config: dict) -> Path:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, directory / name)
     (directory / "config.yaml").write_text(yaml.safe_dump(config))
     return directory
+
+
+def timed(command, cwd) -> float:
+    """Wall seconds of one command, its output discarded; the rnnbench package on its path."""
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHONPATH=str(REPO)))
+    return time.perf_counter() - start
+
+
+def plain_keras(variant: str, epochs: int, seed: int = 0) -> list[str]:
+    """The command of one run as the notebook's plain Keras script (benchmarks/plain_keras.py)."""
+    return [sys.executable, str(REPO / "benchmarks" / "plain_keras.py"), "--variant", variant, "--seed", str(seed),
+            "--epochs", str(epochs)]

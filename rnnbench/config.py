@@ -136,22 +136,21 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def train_slice(config: Mapping[str, Any], dataset: str, run: str) -> str:
+def train_slice(config: Mapping[str, Any], dataset: str, spec: Mapping[str, Any]) -> str:
     """Everything that determines a training run except its seed, canonically encoded.
 
-    ``run`` is the spec's name (rnnbench.studies.spec_name), and the variant here is the
-    normalised spec, so writing a default out, or a label, changes nothing. Snakemake
-    compares this string to the one recorded for an existing output, so editing one
-    dataset's settings marks only its own jobs as stale.
+    ``spec`` is the run's variant spec; it is normalised here, so writing a default out, or
+    a label, changes nothing. Snakemake compares this string to the one recorded for an
+    existing output, so editing one dataset's settings marks only its own jobs as stale.
     """
-    from rnnbench.studies import run_specs
+    from rnnbench.models import normalize_spec
 
     return canonical(
         {
             # The data itself reaches the job as its input file; of the dataset's
             # settings only the model-shaping one belongs here.
             "embedding_dim": config["datasets"][dataset]["embedding_dim"],
-            "variant": run_specs(config)[run],
+            "variant": normalize_spec(spec),
             "epochs": config["epochs"],
             "batch_size": config["batch_size"],
             "validation_split": config["validation_split"],
@@ -189,10 +188,18 @@ def report_slice(config: Mapping[str, Any], study: str) -> str:
             "epochs": config["epochs"],
             "batch_size": config["batch_size"],
             "validation_split": config["validation_split"],
-            "notebook": {
-                label: accuracy
-                for label, accuracy in config.get("notebook", {}).items()
-                if label in entry.get("variants", []) and "reuters" in entry["datasets"]
-            },
+            "notebook": study_notebook(config, study),
         }
     )
+
+
+def study_notebook(config: Mapping[str, Any], study: str) -> dict[str, float]:
+    """The notebook's single-run accuracies of the study's named variants, where it runs on Reuters."""
+    from rnnbench.studies import studies
+
+    entry = studies(config)[study]
+    return {
+        label: accuracy
+        for label, accuracy in config.get("notebook", {}).items()
+        if label in entry.get("variants", []) and "reuters" in entry["datasets"]
+    }

@@ -228,14 +228,15 @@ def prepare_sms_spam(
         return [[int(t) for t in seq if t] for seq in vectorizer(list(texts[rows])).numpy()]
     train_tokens, test_tokens = tokens(train), tokens(test)
     maxlen = max(2, int(np.ceil(np.quantile([len(t) for t in train_tokens], maxlen_quantile))))
+    vocabulary = vectorizer.get_vocabulary()
     return {
         "x_train": pad(train_tokens, maxlen, padding, keep="start"),
         "y_train": y[train],
         "x_test": pad(test_tokens, maxlen, padding, keep="start"),
         "y_test": y[test],
         "num_classes": np.int64(2),
-        "num_words": np.int64(len(vectorizer.get_vocabulary())),  # the cap, or fewer if the texts hold fewer
-        "vocabulary": np.array(vectorizer.get_vocabulary(), dtype=str),
+        "num_words": np.int64(len(vocabulary)),  # the cap, or fewer if the texts hold fewer
+        "vocabulary": np.array(vocabulary, dtype=str),
         "class_names": np.array([c for c in classes if c != positive_class] + [positive_class], dtype=str),
     }
 
@@ -259,10 +260,3 @@ def save_padded(arrays: dict, path: str | Path) -> None:
 def load_padded(path: str | Path) -> dict:
     with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
-
-
-def class_names(data: dict) -> list[str]:
-    """The class names a padded file records (SMS), else the class ids as text (Reuters)."""
-    if "class_names" in data:
-        return [str(name) for name in data["class_names"]]
-    return [str(index) for index in range(int(data["num_classes"]))]

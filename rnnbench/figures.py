@@ -77,9 +77,7 @@ def learning_curves(results: Results):
     runs = results.runs
     if len(results.order) > 8:  # a sweep: one small panel of validation accuracy per variant
         return _validation_curves(results)
-    curves = runs[runs["metric"].isin(["loss", "accuracy", "val_loss", "val_accuracy"])].copy()
-    curves["split"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
-    curves["quantity"] = curves["metric"].str.removeprefix("val_")
+    curves = _curves(runs, ["loss", "accuracy"])
     grid = sns.relplot(
         data=curves, x="epoch", y="value", hue="split", row="quantity", col="variant",
         col_order=results.order, row_order=["accuracy", "loss"], kind="line", errorbar=("ci", 95),
@@ -92,12 +90,18 @@ def learning_curves(results: Results):
     return grid.figure
 
 
+def _curves(runs: pd.DataFrame, quantities: list[str]) -> pd.DataFrame:
+    """The per-epoch rows of ``quantities`` for training and validation, with ``split`` and ``quantity``."""
+    curves = runs[runs["metric"].isin(quantities + [f"val_{q}" for q in quantities])].copy()
+    curves["split"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
+    curves["quantity"] = curves["metric"].str.removeprefix("val_")
+    return curves
+
+
 def _validation_curves(results: Results):
     import seaborn as sns
 
-    runs = results.runs
-    curves = runs[runs["metric"].isin(["accuracy", "val_accuracy"])].copy()
-    curves["split"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
+    curves = _curves(results.runs, ["accuracy"])
     grid = sns.relplot(
         data=curves, x="epoch", y="value", hue="split", col="variant", col_order=results.order, col_wrap=5,
         kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=1.9, aspect=1.3,

@@ -70,7 +70,8 @@ def test_train_slice_ignores_key_order_defaults_and_other_variants(config):
     reordered["variants"]["gru"]["units"] = 64
     lstm, gru = spec_name(config["variants"]["lstm"]), spec_name(config["variants"]["gru"])
     assert spec_name(reordered["variants"]["lstm"]) == lstm
-    assert train_slice(reordered, "reuters", lstm) == train_slice(config, "reuters", lstm)
+    assert train_slice(reordered, "reuters", reordered["variants"]["lstm"]) == train_slice(
+        config, "reuters", config["variants"]["lstm"])
     assert spec_name(reordered["variants"]["gru"]) != gru  # an edited spec is another run
 
 

@@ -14,7 +14,7 @@ rule aggregate:
     params:
         runs=lambda wildcards: study_runs(wildcards.study),
         notebook=lambda wildcards: rnnbench_config.canonical(
-            json.loads(study_settings(wildcards))["notebook"]
+            rnnbench_config.study_notebook(config, wildcards.study)
         ),
     conda:
         "../envs/rnnbench.yaml"

@@ -1,5 +1,4 @@
 # Helpers shared by the rules: config validation, the run grid and each rule's config slice.
-import json
 import os
 import re
 import sys
@@ -106,7 +105,7 @@ def figure_files(wildcards):
 
 
 def train_spec(wildcards):
-    return rnnbench_config.train_slice(config, wildcards.dataset, wildcards.run)
+    return rnnbench_config.train_slice(config, wildcards.dataset, RUN_SPECS[wildcards.run])
 
 
 def pad_spec(wildcards):
