@@ -4,12 +4,16 @@
         --variants lstm deep_rnn deep_lstm_glorot --epochs 4 --threads 1
 
 Options (each against the same model built by rnnbench.models.build_model):
-  default   model.fit on numpy arrays, as the pipeline does
+  default   Keras's own layers and Adam (the spec's ``kernel: keras``), model.fit on numpy arrays,
+            as the notebook ran it
+  fused     the pipeline's default kernel (``kernel: fused``, rnnbench/kernels.py): input product
+            hoisted out of the recurrence, XLA, TensorFlow's fused Adam, validation batch 256
   jit       model.compile(jit_compile=True): XLA on CPU
   tfdata    a tf.data pipeline from the arrays: batched and prefetched (rebuilt each epoch in training,
             since the order changes, so not cached)
   tensors   model.fit on tf tensors instead of numpy arrays
   unroll    recurrent layers with unroll=True (no while loop; the sequence length is fixed)
+The options other than ``fused`` change one thing each against ``default``.
 
 Prints one line per (variant, option): epoch seconds, the mean of epochs 2.. (epoch 1 includes
 tracing and compilation), and that mean as a ratio to the default's.
@@ -24,14 +28,17 @@ import yaml
 from rnnbench.data import load_padded
 from rnnbench.training import configure_tensorflow, split_validation
 
-OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll"]
+OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused"]
 
 
 def build(spec, data, option):
     import keras
 
+    from rnnbench import kernels
     from rnnbench.models import build_model
 
+    kernel = "fused" if option == "fused" else "keras"
+    spec = {**spec, "kernel": kernel}
     model = build_model(spec, num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                         embedding_dim=256, num_classes=int(data["num_classes"]))
     if option == "unroll":
@@ -46,8 +53,9 @@ def build(spec, data, option):
         unrolled = keras.models.clone_model(model, clone_function=clone)
         unrolled.set_weights(model.get_weights())  # the same starting point as the rolled model
         model = unrolled
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=option == "jit")
+    kernels.compile_model(model, kernel, 0.001, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if option == "jit":
+        model._jit_compile = True  # as compile_model does for fused: Keras refuses XLA under op determinism
     return model
 
 
@@ -71,8 +79,10 @@ def epoch_seconds(spec, data, option, epochs, batch_size, validation_split):
         model.fit(tf.constant(x), tf.constant(y), batch_size=batch_size, validation_data=validation, epochs=epochs,
                   shuffle=False, callbacks=[timer], verbose=0)
     else:
+        from rnnbench.kernels import fit_options
+
         model.fit(x, y, batch_size=batch_size, validation_data=validation, epochs=epochs, shuffle=False,
-                  callbacks=[timer], verbose=0)
+                  callbacks=[timer], verbose=0, **fit_options("fused" if option == "fused" else "keras"))
     return seconds
 
 

@@ -19,6 +19,7 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "embedding_dropout": 0.0,
     "learning_rate": 0.001,  # Keras's Adam default, as in the notebook
     "early_stopping": 0,  # patience in epochs on val_loss, best weights restored; 0 = off
+    "kernel": "fused",  # how the model is computed: rnnbench.kernels.KERNELS
 }
 
 
@@ -47,12 +48,15 @@ def build_model(
     softmax over the classes. Optional levers: ``mask_zero`` (padding is skipped),
     ``bidirectional`` (each layer reads both ways; units per direction),
     ``embedding_dropout`` and ``activation`` (``relu`` with an ``identity`` recurrent
-    initializer is Le et al.'s IRNN).
+    initializer is Le et al.'s IRNN). ``kernel`` picks how the layers are computed
+    (``rnnbench.kernels``), not what they compute.
 
     ``cell: bow`` is the non-recurrent baseline: the multi-hot bag of words of the same
     token ids, ``layers`` ReLU layers of ``units`` with ``dropout`` after each, softmax.
     """
     import keras
+
+    from rnnbench.kernels import recurrent_layer
 
     spec = normalize_spec(variant)
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
@@ -64,7 +68,7 @@ def build_model(
             if spec["dropout"]:
                 x = keras.layers.Dropout(spec["dropout"], name=f"dropout_{index + 1}")(x)
     else:
-        cell = getattr(keras.layers, CELLS[spec["cell"]])
+        cell = recurrent_layer(spec["kernel"], CELLS[spec["cell"]])
         x = keras.layers.Embedding(num_words, embedding_dim, mask_zero=spec["mask_zero"], name="embedding")(inputs)
         if spec["embedding_dropout"]:
             x = keras.layers.Dropout(spec["embedding_dropout"], name="embedding_dropout")(x)

@@ -32,7 +32,7 @@ def spec_name(spec: Mapping[str, Any]) -> str:
     """A deterministic, readable name that encodes every field of the normalised spec.
 
     ``lstm-l2-u64-orth-d0.2-rd0.05``; optional fields appear only when they differ from
-    their default: ``-relu``, ``-bi``, ``-mask``, ``-ed0.3``, ``-lr0.003``, ``-es5``.
+    their default: ``-relu``, ``-bi``, ``-mask``, ``-ed0.3``, ``-lr0.003``, ``-es5``, ``-keras``.
     Different specs get different names (each field maps to its own token), so the name
     can serve as the run's identity.
     """
@@ -50,6 +50,7 @@ def spec_name(spec: Mapping[str, Any]) -> str:
         "embedding_dropout": lambda v: f"ed{_number(v)}",
         "learning_rate": lambda v: f"lr{_number(v)}",
         "early_stopping": lambda v: f"es{v}",
+        "kernel": lambda v: v,
     }
     for key, token in optional.items():
         if spec[key] != SPEC_DEFAULTS[key]:

@@ -140,6 +140,7 @@ def train(
     import keras
     import tensorflow as tf
 
+    from rnnbench import kernels
     from rnnbench.models import build_model, normalize_spec
 
     started = time.time()
@@ -154,8 +155,9 @@ def train(
     )
     variant = normalize_spec(spec["variant"])
     patience = variant["early_stopping"]
-    model.compile(optimizer=keras.optimizers.Adam(variant["learning_rate"]), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    kernel = variant["kernel"]
+    kernels.compile_model(model, kernel, variant["learning_rate"], loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
     checkpoint = Checkpoint(checkpoint_dir, json.dumps({"spec": spec, "seed": seed}, sort_keys=True))
     restored, best = checkpoint.restore(model) or (None, None)
     rows = [] if restored is None else restored.to_dict("records")
@@ -173,6 +175,7 @@ def train(
         fit = model.fit(
             x_fit[order], y_fit[order], batch_size=spec["batch_size"], epochs=1, shuffle=False,
             validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN()], verbose=verbose,
+            **kernels.fit_options(kernel),
         )
         seconds = time.perf_counter() - start
         logs = {key: float(values[-1]) for key, values in fit.history.items()}

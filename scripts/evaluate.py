@@ -15,6 +15,8 @@ log_to(snakemake.log[0])
 configure_tensorflow(snakemake.threads, int(snakemake.wildcards.seed))
 import keras  # noqa: E402  (after the thread settings)
 
+import rnnbench.kernels  # noqa: E402,F401  (registers the fused kernel's layers for load_model)
+
 data = load_padded(snakemake.input.data)
 if json.loads(Path(snakemake.input.metadata).read_text())["diverged"]:
     metrics = diverged_metrics(data["y_test"], int(data["num_classes"]))

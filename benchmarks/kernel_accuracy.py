@@ -1,0 +1,104 @@
+"""Is accuracy over seeds unchanged by the fused kernel? The report's statistics, per variant, from finished runs.
+
+    .venv/bin/python benchmarks/kernel_accuracy.py --results results --dataset reuters --study summary
+
+For each of the study's variants, reads the runs of its spec under ``kernel: keras`` and
+``kernel: fused`` (``results/runs/<dataset>/<spec name>/seed<N>/``, made by the pipeline, e.g.
+``snakemake --cores 2 reports/summary.html`` once per kernel) and prints, as a Markdown table:
+test accuracy mean ± std and 95% bootstrap CI per kernel (``rnnbench.aggregate.summarize``),
+ASO ε_min both ways and seed-paired wins (``rnnbench.stats.pairwise``), and seconds per epoch
+from the runs' own histories. Then a two-way main-effects ANOVA of test accuracy on (variant,
+kernel) over all runs (``rnnbench.stats.importance``): the kernel's p-value and partial η².
+A variant with no runs under one kernel is listed and left out.
+"""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from rnnbench.aggregate import collect, final_values, load_run, summarize, tidy_run
+from rnnbench.stats import importance, pairwise
+from rnnbench.studies import spec_name, study_variants
+
+KERNELS = ("keras", "fused")
+
+
+def load(results: Path, dataset: str, variants: dict, seeds: list[int]) -> tuple[pd.DataFrame, list[str]]:
+    """Tidy rows of every finished run, labelled '<variant> [<kernel>]'; and the variants missing a kernel."""
+    frames, missing = [], []
+    for label, spec in variants.items():
+        found = {}
+        for kernel in KERNELS:
+            folder = results / "runs" / dataset / spec_name({**spec, "kernel": kernel})
+            runs = [folder / f"seed{seed}" for seed in seeds if (folder / f"seed{seed}" / "metrics.json").exists()]
+            found[kernel] = [
+                tidy_run(dataset, f"{label} [{kernel}]", int(run.name.removeprefix("seed")),
+                         *load_run(run / "history.csv", run / "metrics.json", run / "run.json"))
+                for run in runs
+            ]
+        if all(found.values()):
+            frames += found["keras"] + found["fused"]
+        else:
+            missing.append(f"{label} ({', '.join(k for k in KERNELS if not found[k])} missing)")
+    return (collect(frames) if frames else pd.DataFrame()), missing
+
+
+def table(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    summary = summarize(runs).set_index("variant")
+    finals = final_values(runs)
+    lines = [
+        "| variant | keras: mean ± std [95% CI] | fused: mean ± std [95% CI] | fused − keras | ε_min fused>keras | "
+        "ε_min keras>fused | fused wins | s/epoch keras → fused |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    labels = sorted({variant.rsplit(" [", 1)[0] for variant in summary.index})
+    for label in labels:
+        keras_row, fused_row = summary.loc[f"{label} [keras]"], summary.loc[f"{label} [fused]"]
+        pair = finals[finals["variant"].isin([f"{label} [keras]", f"{label} [fused]"])]
+        pairs = pairwise(pair).set_index(["a", "b"])
+        forward = pairs.loc[(f"{label} [fused]", f"{label} [keras]")]
+        backward = pairs.loc[(f"{label} [keras]", f"{label} [fused]")]
+
+        def cell(row):
+            return (f"{row.accuracy_mean:.3f} ± {row.accuracy_std:.3f} [{row.accuracy_ci_low:.3f}, "
+                    f"{row.accuracy_ci_high:.3f}] (n={row.n})")
+
+        lines.append(
+            f"| {label} | {cell(keras_row)} | {cell(fused_row)} | {forward.mean_difference:+.3f} | "
+            f"{forward.eps_min:.2f} | {backward.eps_min:.2f} | {forward.wins}/{forward.paired_seeds} | "
+            f"{keras_row.seconds_per_epoch:.2f} → {fused_row.seconds_per_epoch:.2f} "
+            f"({fused_row.seconds_per_epoch / keras_row.seconds_per_epoch:.2f}×) |"
+        )
+    finals = finals.assign(
+        base=finals["variant"].str.rsplit(" [", n=1).str[0], kernel=finals["variant"].str.extract(r"\[(\w+)\]$")[0]
+    )
+    return "\n".join(lines), importance(finals, ["base", "kernel"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--config", type=Path, default=Path("config.yaml"))
+    parser.add_argument("--dataset", default="reuters")
+    parser.add_argument("--study", default="summary")
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: the config's seeds")
+    args = parser.parse_args()
+
+    config = yaml.safe_load(args.config.read_text())
+    variants = study_variants(config, args.study)
+    runs, missing = load(args.results, args.dataset, variants, args.seeds or config["seeds"])
+    if missing:
+        print("left out:", "; ".join(missing))
+    if runs.empty:
+        raise SystemExit("no variant has finished runs under both kernels")
+    markdown, anova = table(runs)
+    print(markdown)
+    print()
+    print("Two-way main-effects ANOVA of test accuracy on (variant, kernel), type-II SS:")
+    print(anova.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""The ``fused`` kernel: the same models and optimiser as Keras's defaults, computed faster on CPU.
+
+Keras's recurrent layers multiply each time step's input by the input kernel inside the
+recurrence: 100 small matrix products per batch, each a separate op in a while loop. The
+layers here (``LSTM``, ``GRU``, ``SimpleRNN``) hoist that product out of the loop: one large
+product over the whole sequence, then a loop that only does the recurrent part. They subclass
+Keras's layers and keep their weights, initialisers, names, dropout masks and masking, so a
+checkpoint of one loads into the other; the arithmetic is the same, in another order, so
+results agree to rounding, not bit for bit. On a GPU they defer to Keras (cuDNN) where Keras
+would use it.
+
+``Adam`` is Keras's Adam computed by TensorFlow's fused ``ResourceApplyAdam`` kernel (one pass
+over each variable instead of about ten elementwise ops), the same update rule and defaults.
+
+``compile_model`` compiles the training step with XLA on CPU; ``fit_options`` gives a larger
+batch for validation (the validation loss is a mean over rows, whatever the batch).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+KERNELS = ("fused", "keras")  # "keras": Keras's own layers and optimiser, as the notebook ran them
+VALIDATION_BATCH_SIZE = 256
+
+
+def _gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+class _Hoisted:
+    """Mixin for a Keras RNN layer: ``_step(projected, states, training)`` replaces the cell's call."""
+
+    def _use_keras(self) -> bool:
+        return False
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if self._use_keras():
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell = self.cell
+        projected = self._product(sequences, cell.kernel, cell.get_dropout_mask, cell.dropout, training, time_axis=True)
+        if cell.use_bias:
+            projected = projected + self._input_bias()
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+
+        def step(projected_step, states):
+            return self._step(projected_step, states, training)
+
+        return keras.src.backend.rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    def _input_bias(self):
+        return self.cell.bias
+
+    def _product(self, x, kernel, get_mask, rate, training, time_axis=False):
+        """``x @ kernel`` with Keras's dropout masks: one per batch, the same at every step; with
+        recurrent dropout Keras's cells (implementation 1) draw one mask per gate."""
+        if not (training and 0.0 < rate < 1.0):
+            return ops.matmul(x, kernel)
+        masks = get_mask(x[:, 0, :] if time_axis else x)
+        if getattr(self.cell, "dropout_mask_count", None) is None:
+            masks, kernels = [masks], [kernel]
+        else:
+            kernels = ops.split(kernel, len(masks), axis=1)
+        expand = (lambda mask: ops.expand_dims(mask, 1)) if time_axis else (lambda mask: mask)
+        products = [ops.matmul(x * expand(mask), part) for mask, part in zip(masks, kernels)]
+        return products[0] if len(products) == 1 else ops.concatenate(products, axis=-1)
+
+    def _recurrent_product(self, h_tm1, training):
+        cell = self.cell
+        return self._product(h_tm1, cell.recurrent_kernel, cell.get_recurrent_dropout_mask, cell.recurrent_dropout,
+                             training)
+
+
+@keras.saving.register_keras_serializable(package="rnnbench")
+class LSTM(_Hoisted, keras.layers.LSTM):
+    """``keras.layers.LSTM`` with the input product hoisted out of the recurrence."""
+
+    def _use_keras(self) -> bool:
+        return not self.recurrent_dropout and _gpu()
+
+    def _step(self, projected, states, training):
+        cell = self.cell
+        h_tm1, c_tm1 = states
+        z = projected + self._recurrent_product(h_tm1, training)
+        c, o = cell._compute_carry_and_output_fused(ops.split(z, 4, axis=1), c_tm1)
+        h = o * cell.activation(c)
+        return h, [h, c]
+
+
+@keras.saving.register_keras_serializable(package="rnnbench")
+class GRU(_Hoisted, keras.layers.GRU):
+    """``keras.layers.GRU`` (``reset_after=True``, Keras's default) with the input product hoisted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.cell.reset_after:
+            raise ValueError("rnnbench.kernels.GRU supports only reset_after=True (Keras's default)")
+
+    def _use_keras(self) -> bool:
+        return not self.recurrent_dropout and _gpu()
+
+    def _input_bias(self):
+        return self.cell.bias[0]
+
+    def _step(self, projected, states, training):
+        cell = self.cell
+        h_tm1 = states[0]
+        units = cell.units
+        inner = self._recurrent_product(h_tm1, training)
+        if cell.use_bias:
+            inner = inner + cell.bias[1]
+        z = cell.recurrent_activation(projected[:, :units] + inner[:, :units])
+        r = cell.recurrent_activation(projected[:, units : 2 * units] + inner[:, units : 2 * units])
+        hh = cell.activation(projected[:, 2 * units :] + r * inner[:, 2 * units :])
+        h = z * h_tm1 + (1 - z) * hh
+        return h, [h]
+
+
+@keras.saving.register_keras_serializable(package="rnnbench")
+class SimpleRNN(_Hoisted, keras.layers.SimpleRNN):
+    """``keras.layers.SimpleRNN`` with the input product hoisted out of the recurrence."""
+
+    def _step(self, projected, states, training):
+        cell = self.cell
+        h_tm1 = states[0]
+        h = projected + self._recurrent_product(h_tm1, training)
+        if cell.activation is not None:
+            h = cell.activation(h)
+        return h, [h]
+
+
+LAYERS = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
+
+
+@keras.saving.register_keras_serializable(package="rnnbench")
+class Adam(keras.optimizers.Adam):
+    """Keras's Adam (same rule, same defaults) applied by TensorFlow's fused kernel."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad:
+            return super().update_step(gradient, variable, learning_rate)
+        import tensorflow as tf
+
+        dtype = variable.dtype
+        index = self._get_variable_index(variable)
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=self._momentums[index].handle,
+            v=self._velocities[index].handle,
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(tf.convert_to_tensor(gradient), dtype),  # an embedding's IndexedSlices, made dense
+        )
+
+
+def recurrent_layer(kernel: str, keras_name: str):
+    """The layer class for a cell (``LSTM``, ``GRU``, ``SimpleRNN``) under a kernel."""
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    return LAYERS[keras_name] if kernel == "fused" else getattr(keras.layers, keras_name)
+
+
+def compile_model(model, kernel: str, learning_rate: float, **options) -> None:
+    """``model.compile`` with the kernel's optimiser, and XLA for ``fused`` on CPU.
+
+    Keras turns XLA off whenever TensorFlow's op determinism is on ("not all ops are supported
+    by XLA with determinism enabled"), and rnnbench always turns determinism on. The fused
+    kernel's ops are all XLA ops on CPU and compile to a deterministic program (a SIGKILLed
+    run resumes bit for bit: tests/test_resume.py), so XLA is set back on after compiling.
+    cuDNN ops are not XLA ops, so on a GPU the model stays as Keras compiles it.
+    """
+    import keras
+
+    adam = Adam if kernel == "fused" else keras.optimizers.Adam
+    model.compile(optimizer=adam(learning_rate), **options)
+    if kernel == "fused" and not _gpu():
+        model._jit_compile = True  # Keras's public setter refuses under op determinism (see above)
+
+
+def fit_options(kernel: str) -> dict:
+    """``model.fit`` arguments for a kernel."""
+    return {"validation_batch_size": VALIDATION_BATCH_SIZE} if kernel == "fused" else {}
