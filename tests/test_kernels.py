@@ -122,15 +122,16 @@ def test_unknown_kernel_is_named():
         kernels.recurrent_layer("cudnn", "LSTM")
 
 
-@pytest.mark.parametrize("kernel,xla", [("fused", True), ("keras", False)])
-def test_compile_model_turns_xla_on_for_fused_under_op_determinism(kernel, xla):
-    """Keras switches XLA off when op determinism is on; compile_model sets it back for fused."""
+@pytest.mark.parametrize("cell,kernel,xla", [("lstm", "fused", True), ("lstm", "keras", False), ("bow", "fused", False)])
+def test_compile_model_turns_xla_on_for_fused_under_op_determinism(cell, kernel, xla):
+    """Keras switches XLA off when op determinism is on; compile_model sets it back for fused
+    recurrent models (not the bag of words, whose multi-hot encoding is slow under XLA)."""
     from rnnbench.models import build_model
     from tensorflow.python.framework.config import is_op_determinism_enabled
 
     tf.config.experimental.enable_op_determinism()
     assert is_op_determinism_enabled()
-    model = build_model({"cell": "lstm", "layers": 1, "units": 4, "kernel": kernel},
+    model = build_model({"cell": cell, "layers": 1, "units": 4, "kernel": kernel},
                         num_words=30, maxlen=9, embedding_dim=8, num_classes=3)
     kernels.compile_model(model, kernel, 0.001, loss="sparse_categorical_crossentropy")
     assert model.jit_compile is xla

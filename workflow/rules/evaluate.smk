@@ -4,7 +4,7 @@ rule evaluate:
         data="data/padded/{dataset}.npz",
         model=f"{RUN_DIR}/model.keras",
         metadata=f"{RUN_DIR}/run.json",
-        code=code("evaluation"),
+        code=code("evaluation", "kernels"),
     output:
         f"{RUN_DIR}/metrics.json",
     threads: 1

@@ -2,7 +2,7 @@ rule train:
     """One run: the model of one spec (the run name) trained under one seed."""
     input:
         data="data/padded/{dataset}.npz",
-        code=code("models", "training"),
+        code=code("models", "kernels", "training"),
     output:
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.keras",
