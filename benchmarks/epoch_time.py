@@ -2,7 +2,7 @@
 plain ``model.fit`` call as the notebook did.
 
     .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --mode loop --threads 1
-    .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --mode single --threads 1
+    .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --mode single --threads 1 --kernel keras
 
 Prints each epoch's seconds and the mean of epochs 2.. (the first one includes tracing).
 """
@@ -24,12 +24,13 @@ def main() -> None:
     parser.add_argument("--variant", default="lstm")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--jit", action="store_true", help="single mode: compile with jit_compile=True (XLA)")
+    parser.add_argument("--kernel", choices=["fused", "keras"], default="fused",
+                        help="how the model is computed (the spec field; rnnbench/kernels.py)")
     args = parser.parse_args()
 
     config = yaml.safe_load(open("config.yaml"))
     data = load_padded(args.padded)
-    spec = {"variant": config["variants"][args.variant], "embedding_dim": 256, "epochs": args.epochs,
+    spec = {"variant": {**config["variants"][args.variant], "kernel": args.kernel}, "embedding_dim": 256, "epochs": args.epochs,
             "batch_size": config["batch_size"], "validation_split": config["validation_split"]}
     if args.mode == "loop":
         _, history, _ = train(data, spec, seed=0, threads=args.threads, verbose=0)
@@ -38,20 +39,21 @@ def main() -> None:
         configure_tensorflow(args.threads, 0)
         import keras
 
+        from rnnbench import kernels
         from rnnbench.models import build_model
 
         model = build_model(spec["variant"], num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                             embedding_dim=spec["embedding_dim"], num_classes=int(data["num_classes"]))
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      jit_compile=args.jit)
+        kernels.compile_model(model, args.kernel, 0.001, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         seconds = []
         timer = keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
             on_epoch_end=lambda epoch, logs: seconds.__setitem__(-1, seconds[-1] + time.perf_counter()),
         )
         model.fit(data["x_train"], data["y_train"], epochs=args.epochs, batch_size=spec["batch_size"],
-                  validation_split=spec["validation_split"], callbacks=[timer], verbose=0)
-    print(f"{args.mode}{' jit' if args.jit else ''} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
+                  validation_split=spec["validation_split"], callbacks=[timer], verbose=0,
+                  **kernels.fit_options(args.kernel))
+    print(f"{args.mode} {args.kernel} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
           f"mean of epochs 2..: {np.mean(seconds[1:]):.2f}")
 
 

@@ -149,8 +149,8 @@ def section(results: Results, figures: Mapping[str, Path], settings: Mapping[str
             if name == "pairwise":
                 parts.append(
                     "<p class=note>ε_min(A, B) from deepsig's Almost Stochastic Order test (Dror et al. 2019, "
-                    "<code>multi_aso</code> with its adjustment of the confidence level for the number of "
-                    "comparisons). ε_min &lt; 0.2: A's test accuracy is better than B's across the distribution "
+                    "<code>multi_aso</code>, at a confidence level of 1 − 0.05/m for the m pairs compared: "
+                    "Bonferroni). ε_min &lt; 0.2: A's test accuracy is better than B's across the distribution "
                     "over seeds; near 0.5: no order. k/n seeds: in k of the n seeds both were run with, A's run "
                     "scored higher than B's.</p>"
                 )

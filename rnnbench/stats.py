@@ -3,8 +3,12 @@
 ``eps_min(A, B)`` from ``deepsig`` bounds how far A's score distribution violates
 stochastic dominance over B's: 0 means A is better across the whole distribution, 0.5
 means no order, 1 means B dominates. Following deepsig's guidance, A is called
-significantly better than B when ``eps_min < 0.2``; deepsig's ``multi_aso`` adjusts
-the confidence level for the number of comparisons (its ``use_bonferroni``).
+significantly better than B when ``eps_min < 0.2``, at a confidence level Bonferroni-adjusted
+for the number of comparisons: 1 - 0.05 / m for m = n(n - 1)/2 pairs of n variants.
+
+We adjust it ourselves: deepsig 1.2's ``use_bonferroni`` computes ``confidence + (1 - confidence)
+/ m``, which is 1.0 for a single comparison (so every two-variant study read ε_min = 1 both ways)
+and less than Bonferroni's level for more (0.951 instead of 0.9986 for 9 variants).
 """
 
 from __future__ import annotations
@@ -60,11 +64,17 @@ def _fast_deepsig():
         module.get_quantile_function = original
 
 
+def bonferroni_confidence(variants: int) -> float:
+    """The confidence level for each of the n(n-1)/2 pairwise comparisons of ``variants`` variants."""
+    comparisons = max(variants * (variants - 1) // 2, 1)
+    return 1 - (1 - CONFIDENCE) / comparisons
+
+
 def aso_matrix(scores: dict[str, np.ndarray], iterations: int = ITERATIONS) -> pd.DataFrame:
     """eps_min for every ordered pair (row A against column B) from deepsig's ``multi_aso``.
 
-    Its confidence level is adjusted for the number of comparisons (``use_bonferroni``).
-    Variants with fewer than 2 seeds get NaN: no distribution to compare.
+    At the Bonferroni-adjusted confidence level (``bonferroni_confidence``) for the pairs
+    compared. Variants with fewer than 2 seeds get NaN: no distribution to compare.
     """
     from deepsig import multi_aso
 
@@ -74,8 +84,9 @@ def aso_matrix(scores: dict[str, np.ndarray], iterations: int = ITERATIONS) -> p
     if len(usable) >= 2:
         with _fast_deepsig(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # identical distributions: deepsig warns of a 0/0 ratio
-            eps = multi_aso(usable, confidence_level=CONFIDENCE, use_bonferroni=True, return_df=True,
-                            num_bootstrap_iterations=iterations, num_jobs=1, show_progress=False, seed=SEED)
+            eps = multi_aso(usable, confidence_level=bonferroni_confidence(len(usable)), use_bonferroni=False,
+                            return_df=True, num_bootstrap_iterations=iterations, num_jobs=1, show_progress=False,
+                            seed=SEED)
         matrix.loc[eps.index, eps.columns] = eps.to_numpy()
     for name in names:
         matrix.loc[name, name] = np.nan

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnbench.stats import pairwise, reading, tied_with_best
+from rnnbench.stats import bonferroni_confidence, pairwise, reading, tied_with_best
 
 
 def finals(scores: dict[str, list[float]]) -> pd.DataFrame:
@@ -29,6 +29,18 @@ def test_clearly_better_is_significant_and_identical_is_not():
     assert not pair(pairs, "bad", "good")["significant"]
     assert not pair(pairs, "bad", "twin")["significant"] and not pair(pairs, "twin", "bad")["significant"]
     assert tied_with_best(pairs, "good") == ["good"]
+
+
+def test_two_variants_are_compared_at_the_plain_confidence_level():
+    """deepsig's own Bonferroni step makes one comparison's level 1.0 (ε_min = 1 both ways); ours keeps 0.95."""
+    assert bonferroni_confidence(2) == pytest.approx(0.95)
+    assert bonferroni_confidence(3) == pytest.approx(1 - 0.05 / 3)
+    assert bonferroni_confidence(9) == pytest.approx(1 - 0.05 / 36)
+    rng = np.random.default_rng(1)
+    pairs = pairwise(finals({"good": list(0.80 + 0.005 * rng.standard_normal(5)),
+                             "bad": list(0.70 + 0.005 * rng.standard_normal(5))}), iterations=200)
+    assert pair(pairs, "good", "bad")["significant"] and pair(pairs, "good", "bad")["eps_min"] < 0.2
+    assert pair(pairs, "bad", "good")["eps_min"] > 0.5
 
 
 def test_overlapping_distributions_are_ties():
