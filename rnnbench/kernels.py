@@ -9,13 +9,11 @@ checkpoint of one loads into the other; the arithmetic is the same, in another o
 outputs and gradients agree to rounding (tests/test_kernels.py), not bit for bit. On a GPU
 they defer to Keras (cuDNN) where Keras would use it.
 
-``Adam`` is Adam (Kingma & Ba, Keras's defaults) computed by TensorFlow's fused
-``ResourceApplyAdam`` kernel: one pass over each variable instead of about ten elementwise
-ops. It is not quite Keras 3's Adam on an embedding: Keras 3 squares an ``IndexedSlices``
-gradient slice by slice, so a token that occurs k times in a batch adds the sum of k squared
-slices to the second moment, where Adam (and TensorFlow's and Keras 2's implementations) adds
-the square of their sum. Here the slices are summed first. Dense gradients are unaffected.
-Whether any of this moves accuracy is measured over seeds in docs/performance.md.
+Adam stays Keras's. A fused ``ResourceApplyAdam`` was tried and dropped: it is standard Adam,
+which sums a token's repeated gradient slices before squaring them, where Keras 3 squares each
+slice (``ops.square`` of ``IndexedSlices``); that difference in the optimiser cost the single-layer
+LSTM 3 points of test accuracy over five seeds (docs/performance.md). Under XLA, Keras's Adam
+is fused by the compiler anyway.
 
 ``compile_model`` compiles the training step with XLA on CPU; ``fit_options`` gives a larger
 batch for validation (the validation loss is a mean over rows, whatever the batch).
@@ -26,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-KERNELS = ("fused", "keras")  # "keras": Keras's own layers and optimiser, as the notebook ran them
+KERNELS = ("fused", "keras")  # "keras": Keras's own layers, without XLA, as the notebook ran them
 VALIDATION_BATCH_SIZE = 256
 
 
@@ -153,33 +151,6 @@ class SimpleRNN(_Hoisted, keras.layers.SimpleRNN):
 LAYERS = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
 
 
-@keras.saving.register_keras_serializable(package="rnnbench")
-class Adam(keras.optimizers.Adam):
-    """Keras's Adam (same rule, same defaults) applied by TensorFlow's fused kernel."""
-
-    def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad:
-            return super().update_step(gradient, variable, learning_rate)
-        import tensorflow as tf
-
-        dtype = variable.dtype
-        index = self._get_variable_index(variable)
-        step = tf.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-        tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle,
-            m=self._momentums[index].handle,
-            v=self._velocities[index].handle,
-            beta1_power=tf.pow(beta_1, step),
-            beta2_power=tf.pow(beta_2, step),
-            lr=tf.cast(learning_rate, dtype),
-            beta1=beta_1,
-            beta2=beta_2,
-            epsilon=tf.cast(self.epsilon, dtype),
-            grad=tf.cast(tf.convert_to_tensor(gradient), dtype),  # an embedding's IndexedSlices, made dense
-        )
-
-
 def recurrent_layer(kernel: str, keras_name: str):
     """The layer class for a cell (``LSTM``, ``GRU``, ``SimpleRNN``) under a kernel."""
     if kernel not in KERNELS:
@@ -188,7 +159,7 @@ def recurrent_layer(kernel: str, keras_name: str):
 
 
 def compile_model(model, kernel: str, learning_rate: float, **options) -> None:
-    """``model.compile`` with the kernel's optimiser, and XLA for ``fused`` on CPU.
+    """``model.compile`` with Keras's Adam, and XLA for ``fused`` on CPU.
 
     Keras turns XLA off whenever TensorFlow's op determinism is on ("not all ops are supported
     by XLA with determinism enabled"), and rnnbench always turns determinism on. The fused
@@ -201,8 +172,9 @@ def compile_model(model, kernel: str, learning_rate: float, **options) -> None:
     """
     import keras
 
-    adam = Adam if kernel == "fused" else keras.optimizers.Adam
-    model.compile(optimizer=adam(learning_rate), **options)
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), **options)
     slow_under_xla = any(isinstance(layer, keras.layers.CategoryEncoding) for layer in model._flatten_layers())
     if kernel == "fused" and not _gpu() and not slow_under_xla:
         model._jit_compile = True  # Keras's public setter refuses under op determinism (see above)
