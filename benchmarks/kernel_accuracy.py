@@ -9,10 +9,14 @@ test accuracy mean ± std and 95% bootstrap CI per kernel (``rnnbench.aggregate.
 ASO ε_min both ways and seed-paired wins (``rnnbench.stats.pairwise``), and seconds per epoch
 from the runs' own histories. Then a two-way main-effects ANOVA of test accuracy on (variant,
 kernel) over all runs (``rnnbench.stats.importance``): the kernel's p-value and partial η².
-A variant with no runs under one kernel is listed and left out.
+A variant with no runs under one kernel is listed and left out. A run counts once its history, run.json
+and metrics exist; ``--started-after`` (ISO time, compared with run.json's ``started_at``) leaves out fused
+runs trained before then, or not yet evaluated since: for reading a study while a kernel change reruns it.
 """
 
 import argparse
+import json
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,14 +29,27 @@ from rnnbench.studies import spec_name, study_variants
 KERNELS = ("keras", "fused")
 
 
-def load(results: Path, dataset: str, variants: dict, seeds: list[int]) -> tuple[pd.DataFrame, list[str]]:
+def finished(run: Path, started_after: datetime | None) -> bool:
+    files = [run / name for name in ("history.csv", "run.json", "metrics.json")]
+    if not all(path.exists() for path in files):
+        return False
+    if started_after is None:
+        return True
+    started = datetime.fromisoformat(json.loads(files[1].read_text())["started_at"])
+    evaluated_after_training = files[2].stat().st_mtime >= files[0].stat().st_mtime
+    return started.replace(tzinfo=None) >= started_after and evaluated_after_training
+
+
+def load(results: Path, dataset: str, variants: dict, seeds: list[int],
+         started_after: datetime | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Tidy rows of every finished run, labelled '<variant> [<kernel>]'; and the variants missing a kernel."""
     frames, missing = [], []
     for label, spec in variants.items():
         found = {}
         for kernel in KERNELS:
             folder = results / "runs" / dataset / spec_name({**spec, "kernel": kernel})
-            runs = [folder / f"seed{seed}" for seed in seeds if (folder / f"seed{seed}" / "metrics.json").exists()]
+            runs = [folder / f"seed{seed}" for seed in seeds
+                    if finished(folder / f"seed{seed}", started_after if kernel == "fused" else None)]
             found[kernel] = [
                 tidy_run(dataset, f"{label} [{kernel}]", int(run.name.removeprefix("seed")),
                          *load_run(run / "history.csv", run / "metrics.json", run / "run.json"))
@@ -84,11 +101,13 @@ def main() -> None:
     parser.add_argument("--dataset", default="reuters")
     parser.add_argument("--study", default="summary")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: the config's seeds")
+    parser.add_argument("--started-after", type=datetime.fromisoformat,
+                        help="fused runs only: leave out runs whose run.json started_at is earlier (local time)")
     args = parser.parse_args()
 
     config = yaml.safe_load(args.config.read_text())
     variants = study_variants(config, args.study)
-    runs, missing = load(args.results, args.dataset, variants, args.seeds or config["seeds"])
+    runs, missing = load(args.results, args.dataset, variants, args.seeds or config["seeds"], args.started_after)
     if missing:
         print("left out:", "; ".join(missing))
     if runs.empty:
