@@ -52,7 +52,7 @@ def main() -> None:
         )
         model.fit(data["x_train"], data["y_train"], epochs=args.epochs, batch_size=spec["batch_size"],
                   validation_split=spec["validation_split"], callbacks=[timer], verbose=0,
-                  **kernels.fit_options(args.kernel))
+                  validation_batch_size=kernels.validation_batch_size(args.kernel, spec["batch_size"]))
     print(f"{args.mode} {args.kernel} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
           f"mean of epochs 2..: {np.mean(seconds[1:]):.2f}")
 

@@ -7,13 +7,15 @@ Options (each against the same model built by rnnbench.models.build_model):
   default   Keras's own layers and Adam (the spec's ``kernel: keras``), model.fit on numpy arrays,
             as the notebook ran it
   fused     the pipeline's default kernel (``kernel: fused``, rnnbench/kernels.py): input product
-            hoisted out of the recurrence, XLA, TensorFlow's fused Adam, validation batch 256
+            hoisted out of the recurrence, XLA, validation batch 256; model.fit on numpy arrays
+  pipeline  ``fused`` fed as the pipeline feeds it: rnnbench.training.batches (tf.data without
+            autotuning or default rewrites)
   jit       model.compile(jit_compile=True): XLA on CPU
   tfdata    a tf.data pipeline from the arrays: batched and prefetched (rebuilt each epoch in training,
             since the order changes, so not cached)
   tensors   model.fit on tf tensors instead of numpy arrays
   unroll    recurrent layers with unroll=True (no while loop; the sequence length is fixed)
-The options other than ``fused`` change one thing each against ``default``.
+The options other than ``fused`` and ``pipeline`` change one thing each against ``default``.
 
 Prints one line per (variant, option): epoch seconds, the mean of epochs 2.. (epoch 1 includes
 tracing and compilation), and that mean as a ratio to the default's.
@@ -26,9 +28,9 @@ import numpy as np
 import yaml
 
 from rnnbench.data import load_padded
-from rnnbench.training import configure_tensorflow, split_validation
+from rnnbench.training import batches, configure_tensorflow, split_validation
 
-OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused"]
+OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused", "pipeline"]
 
 
 def build(spec, data, option):
@@ -37,7 +39,7 @@ def build(spec, data, option):
     from rnnbench import kernels
     from rnnbench.models import build_model
 
-    kernel = "fused" if option == "fused" else "keras"
+    kernel = "fused" if option in ("fused", "pipeline") else "keras"
     spec = {**spec, "kernel": kernel}
     model = build_model(spec, num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                         embedding_dim=256, num_classes=int(data["num_classes"]))
@@ -53,18 +55,19 @@ def build(spec, data, option):
         unrolled = keras.models.clone_model(model, clone_function=clone)
         unrolled.set_weights(model.get_weights())  # the same starting point as the rolled model
         model = unrolled
-    kernels.compile_model(model, kernel, 0.001, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    if option == "jit":
-        model._jit_compile = True  # as compile_model does for fused: Keras refuses XLA under op determinism
-    return model
+    kernels.compile_model(model, kernel, 0.001, xla=True if option == "jit" else None,
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model, kernel
 
 
 def epoch_seconds(spec, data, option, epochs, batch_size, validation_split):
     import keras
     import tensorflow as tf
 
+    from rnnbench.kernels import validation_batch_size
+
     (x, y), validation = split_validation(data["x_train"], data["y_train"], validation_split)
-    model = build(spec, data, option)
+    model, kernel = build(spec, data, option)
     seconds = []
     timer = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
@@ -78,11 +81,12 @@ def epoch_seconds(spec, data, option, epochs, batch_size, validation_split):
         validation = tuple(tf.constant(a) for a in validation)
         model.fit(tf.constant(x), tf.constant(y), batch_size=batch_size, validation_data=validation, epochs=epochs,
                   shuffle=False, callbacks=[timer], verbose=0)
+    elif option == "pipeline":
+        model.fit(batches(x, y, batch_size), validation_data=batches(*validation, validation_batch_size(kernel, batch_size)),
+                  epochs=epochs, callbacks=[timer], verbose=0)
     else:
-        from rnnbench.kernels import fit_options
-
         model.fit(x, y, batch_size=batch_size, validation_data=validation, epochs=epochs, shuffle=False,
-                  callbacks=[timer], verbose=0, **fit_options("fused" if option == "fused" else "keras"))
+                  callbacks=[timer], verbose=0, validation_batch_size=validation_batch_size(kernel, batch_size))
     return seconds
 
 

@@ -15,8 +15,8 @@ slice (``ops.square`` of ``IndexedSlices``); that difference in the optimiser co
 LSTM 3 points of test accuracy over five seeds (docs/performance.md). Under XLA, Keras's Adam
 is fused by the compiler anyway.
 
-``compile_model`` compiles the training step with XLA on CPU; ``fit_options`` gives a larger
-batch for validation (the validation loss is a mean over rows, whatever the batch).
+``compile_model`` compiles the training step with XLA on CPU; ``validation_batch_size`` gives a
+larger batch for validation (the validation loss is a mean over rows, whatever the batch).
 """
 
 from __future__ import annotations
@@ -151,15 +151,21 @@ class SimpleRNN(_Hoisted, keras.layers.SimpleRNN):
 LAYERS = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
 
 
-def recurrent_layer(kernel: str, keras_name: str):
-    """The layer class for a cell (``LSTM``, ``GRU``, ``SimpleRNN``) under a kernel."""
+def _checked(kernel: str) -> str:
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    return kernel
+
+
+def recurrent_layer(kernel: str, keras_name: str):
+    """The layer class for a cell (``LSTM``, ``GRU``, ``SimpleRNN``) under a kernel."""
+    _checked(kernel)
     return LAYERS[keras_name] if kernel == "fused" else getattr(keras.layers, keras_name)
 
 
-def compile_model(model, kernel: str, learning_rate: float, **options) -> None:
-    """``model.compile`` with Keras's Adam, and XLA for ``fused`` on CPU.
+def compile_model(model, kernel: str, learning_rate: float, xla: bool | None = None, **options) -> None:
+    """``model.compile`` with Keras's Adam, and XLA for ``fused`` on CPU (``xla``: True or False
+    to decide instead of the kernel, as benchmarks do).
 
     Keras turns XLA off whenever TensorFlow's op determinism is on ("not all ops are supported
     by XLA with determinism enabled"), and rnnbench always turns determinism on. The fused
@@ -170,16 +176,14 @@ def compile_model(model, kernel: str, learning_rate: float, **options) -> None:
     multi-hot bincount became a program 40× slower on CPU (105 s per Reuters epoch, against
     2.6 s without XLA).
     """
-    import keras
-
-    if kernel not in KERNELS:
-        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    _checked(kernel)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), **options)
-    slow_under_xla = any(isinstance(layer, keras.layers.CategoryEncoding) for layer in model._flatten_layers())
-    if kernel == "fused" and not _gpu() and not slow_under_xla:
-        model._jit_compile = True  # Keras's public setter refuses under op determinism (see above)
+    if xla is None:
+        slow_under_xla = any(isinstance(layer, keras.layers.CategoryEncoding) for layer in model._flatten_layers())
+        xla = kernel == "fused" and not _gpu() and not slow_under_xla
+    model._jit_compile = bool(xla)  # Keras's public setter refuses XLA under op determinism (see above)
 
 
-def fit_options(kernel: str) -> dict:
-    """``model.fit`` arguments for a kernel."""
-    return {"validation_batch_size": VALIDATION_BATCH_SIZE} if kernel == "fused" else {}
+def validation_batch_size(kernel: str, batch_size: int) -> int:
+    """The batch size for validation under a kernel (``batch_size``: the training one)."""
+    return VALIDATION_BATCH_SIZE if _checked(kernel) == "fused" else batch_size

@@ -44,6 +44,22 @@ def split_validation(x, y, validation_split: float):
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
+def batches(x, y, batch_size: int):
+    """(x, y) in their order, in batches, as a tf.data pipeline with tf.data's autotuning and
+    default graph rewrites off.
+
+    ``model.fit`` on numpy arrays builds a parallel-map pipeline with autotuning on each call;
+    on a machine whose cores the training step already fills, its background threads cost an
+    LSTM epoch 0.4 s at one thread and, at two, held most epochs to 2.56 s where the step needs
+    1.4 s (docs/performance.md, "the quantum"). The batches are the same either way."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.apply_default_optimizations = False
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).with_options(options)
+
+
 def epoch_order(rows: int, seed: int, epoch: int) -> np.ndarray:
     """The training rows' order in one epoch: a function of (seed, epoch) alone, so a resumed
     run sees the same batches as an uninterrupted one."""
@@ -165,6 +181,7 @@ def train(
     if resumed_from:
         print(f"resuming after epoch {resumed_from} from {checkpoint.directory}")
     diverged = any(not np.isfinite(row["loss"]) for row in rows)
+    validation = batches(*validation, kernels.validation_batch_size(kernel, spec["batch_size"]))
     for epoch in range(len(rows), spec["epochs"]):
         if diverged or (patience and _epochs_since_best(rows) >= patience):
             break
@@ -173,9 +190,8 @@ def train(
         reseed_dropout(model, seed, epoch)
         start = time.perf_counter()
         fit = model.fit(
-            x_fit[order], y_fit[order], batch_size=spec["batch_size"], epochs=1, shuffle=False,
+            batches(x_fit[order], y_fit[order], spec["batch_size"]), epochs=1,
             validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN()], verbose=verbose,
-            **kernels.fit_options(kernel),
         )
         seconds = time.perf_counter() - start
         logs = {key: float(values[-1]) for key, values in fit.history.items()}
@@ -199,7 +215,7 @@ def train(
         "diverged": bool(diverged),
         "resumed_after_epoch": resumed_from,
         "train_rows": len(x_fit),
-        "validation_rows": len(validation[0]),
+        "validation_rows": len(x_train) - len(x_fit),
         "threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

@@ -29,4 +29,4 @@ def test_kernel_speed_benchmark_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stdout.splitlines() if "ratio to default" in line]
-    assert len(lines) == 2 * 6 and all("mean 2..:" in line for line in lines)
+    assert len(lines) == 2 * 7 and all("mean 2..:" in line for line in lines)

@@ -100,5 +100,6 @@ def test_compile_model_turns_xla_on_for_fused_under_op_determinism(cell, kernel,
     kernels.compile_model(model, kernel, 0.001, loss="sparse_categorical_crossentropy")
     assert model.jit_compile is xla
     x, y = _tokens(np.random.default_rng(5)), np.arange(6) % 3
-    history = model.fit(x, y, epochs=2, verbose=0, **kernels.fit_options(kernel))
+    history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.5,
+                        validation_batch_size=kernels.validation_batch_size(kernel, 32))
     assert np.all(np.isfinite(history.history["loss"]))

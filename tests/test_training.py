@@ -41,3 +41,20 @@ def test_same_seed_gives_identical_history_and_metrics(tmp_path):
     for a, b in zip(first[0].get_weights(), second[0].get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not first[1][deterministic].equals(other[1][deterministic]), "another seed must change the run"
+
+
+def test_batches_are_the_rows_in_order_without_autotuning():
+    """The pipeline's input: every row once, in the given order, in batches of batch_size with a
+    short last one (as model.fit on arrays with shuffle=False), and no tf.data autotuning."""
+    from rnnbench.training import batches
+
+    x = np.arange(23 * 3, dtype=np.int32).reshape(23, 3)
+    y = np.arange(23, dtype=np.int32) % 4
+    dataset = batches(x[::-1], y[::-1], 5)
+    got = [(bx.numpy(), by.numpy()) for bx, by in dataset]
+    assert [len(by) for _, by in got] == [5, 5, 5, 5, 3]
+    np.testing.assert_array_equal(np.concatenate([bx for bx, _ in got]), x[::-1])
+    np.testing.assert_array_equal(np.concatenate([by for _, by in got]), y[::-1])
+    options = dataset.options()
+    assert options.autotune.enabled is False
+    assert options.experimental_optimization.apply_default_optimizations is False
