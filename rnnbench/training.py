@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -22,9 +23,41 @@ from rnnbench.io import atomic_path
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
 
-def configure_tensorflow(threads: int, seed: int) -> None:
-    """Thread counts, seeds and op determinism; call before any TensorFlow op runs."""
+def xla_cache_directory(root) -> Path:
+    """Where XLA keeps compiled training steps between jobs: under ``root``, one folder per
+    TensorFlow version and CPU. TensorFlow keys an entry by the program alone, so a folder shared
+    by hosts of another instruction set or another TensorFlow would hand them programs they cannot
+    run; the folder name keeps those apart."""
+    from importlib import metadata
+
+    versions = []
+    for package in ("tensorflow", "tensorflow-cpu"):
+        try:
+            versions.append(f"{package}-{metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu += "".join(line for line in handle if line.startswith(("model name", "flags")))
+    except OSError:
+        cpu += platform.processor()
+    fingerprint = hashlib.sha256(cpu.encode()).hexdigest()[:12]
+    return Path(root) / "xla" / f"{'_'.join(versions) or 'tensorflow'}-{platform.machine()}-{fingerprint}"
+
+
+def configure_tensorflow(threads: int, seed: int, xla_cache=None) -> None:
+    """Thread counts, seeds and op determinism; call before any TensorFlow op runs.
+
+    ``xla_cache``: a folder (``xla_cache_directory``) where XLA saves each compiled program and
+    loads it in later jobs instead of compiling it again (the seeds of one variant share their
+    programs). It works only if set before TensorFlow is first imported in the process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if xla_cache is not None:
+        flag = f"--tf_xla_persistent_cache_directory={xla_cache}"
+        flags = os.environ.get("TF_XLA_FLAGS", "")
+        if "tf_xla_persistent_cache_directory" not in flags:
+            os.environ["TF_XLA_FLAGS"] = f"{flags} {flag}".strip()
     import keras
     import tensorflow as tf
 
@@ -140,6 +173,7 @@ def train(
     seed: int,
     threads: int,
     checkpoint_dir=None,
+    xla_cache=None,
     verbose: int = 2,
 ):
     """Train the model that ``spec`` describes; return (model, history frame, metadata).
@@ -150,9 +184,9 @@ def train(
     split is never seen here. With ``checkpoint_dir``, every finished epoch is checkpointed there
     and a later call resumes from the last one; the result is the same as an uninterrupted
     run, bit for bit on CPU. Training that produces a NaN loss stops and is marked diverged.
-    Keras's progress goes to stdout.
+    ``xla_cache``: see ``configure_tensorflow``. Keras's progress goes to stdout.
     """
-    configure_tensorflow(threads, seed)
+    configure_tensorflow(threads, seed, xla_cache)
     import keras
     import tensorflow as tf
 
@@ -225,6 +259,7 @@ def train(
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "xla_cache": None if xla_cache is None else str(xla_cache),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
     }

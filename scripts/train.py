@@ -2,6 +2,8 @@
 
 Every finished epoch is checkpointed in the run's own folder (checkpoint/); a job that was
 killed resumes from there when rerun (--rerun-incomplete, or a requeued SLURM job).
+Compiled XLA programs are kept in .cache/xla/ under the working directory for the next job of the
+same model (a cache: delete it at will).
 """
 
 import json
@@ -13,7 +15,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench packag
 from rnnbench.config import check_batch_size, training_rows
 from rnnbench.data import load_padded
 from rnnbench.io import atomic_path, log_to, write_csv, write_json
-from rnnbench.training import train
+from rnnbench.training import train, xla_cache_directory
 
 log_to(snakemake.log[0])
 
@@ -24,7 +26,7 @@ check_batch_size(spec, snakemake.wildcards.dataset, rows)
 checkpoint_dir = Path(snakemake.output.history).parent / "checkpoint"
 model, history, metadata = train(
     data, spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads,
-    checkpoint_dir=checkpoint_dir,
+    checkpoint_dir=checkpoint_dir, xla_cache=xla_cache_directory(".cache"),
 )
 with atomic_path(snakemake.output.model) as tmp:
     model.save(tmp)

@@ -30,3 +30,22 @@ def test_kernel_speed_benchmark_runs(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stdout.splitlines() if "ratio to default" in line]
     assert len(lines) == 2 * 7 and all("mean 2..:" in line for line in lines)
+
+
+def test_gpu_speed_benchmark_reads_the_cudnn_path(tmp_path):
+    """On this CPU-only machine the cuDNN functions are wrapped but never succeed: 0 calls."""
+    from rnnbench.data import prepare_reuters, save_padded
+    from tests.conftest import synthetic_reuters
+
+    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
+    save_padded(prepare_reuters(tmp_path / "reuters.npz", sha256, 40, 25, "post"), tmp_path / "padded.npz")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/gpu_speed.py", str(tmp_path / "padded.npz"), "--variants", "lstm", "gru",
+         "--epochs", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in result.stdout.splitlines() if "cudnn calls:" in line]
+    assert len(lines) == 2, result.stdout
+    assert all("backend=tensorflow" in line and "mean 2..:" in line for line in lines)
+    assert "cudnn_lstm 0, cudnn_gru 0" in lines[0]

@@ -58,3 +58,53 @@ def test_batches_are_the_rows_in_order_without_autotuning():
     options = dataset.options()
     assert options.autotune.enabled is False
     assert options.experimental_optimization.apply_default_optimizations is False
+
+
+def test_xla_cache_directory_is_per_tensorflow_version_and_cpu(tmp_path):
+    import platform
+
+    import tensorflow as tf
+
+    from rnnbench.training import xla_cache_directory
+
+    folder = xla_cache_directory(tmp_path)
+    assert folder.parent == tmp_path / "xla"
+    assert tf.__version__ in folder.name and platform.machine() in folder.name
+    assert xla_cache_directory(tmp_path) == folder
+
+
+TRAIN_WITH_CACHE = """
+import json, sys
+from rnnbench.data import prepare_reuters
+from rnnbench.training import train
+from tests.conftest import TINY_VARIANTS, synthetic_reuters
+raw = sys.argv[1] + "/reuters.npz"
+data = prepare_reuters(raw, synthetic_reuters(raw), num_words=40, maxlen=25, padding="post")
+spec = {"variant": TINY_VARIANTS["lstm"], "embedding_dim": 8, "epochs": 2, "batch_size": 16, "validation_split": 0.25}
+_, history, _ = train(data, spec, seed=0, threads=1, verbose=0, xla_cache=sys.argv[1] + "/xla")
+print(json.dumps(history.drop(columns="seconds").to_dict("list")))
+"""
+
+
+def test_a_job_that_loads_compiled_programs_from_the_xla_cache_trains_the_same(tmp_path):
+    """Two processes (a job each): the first compiles and saves its XLA programs, the second loads
+    them; the histories are identical."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    def job():
+        result = subprocess.run([sys.executable, "-c", TRAIN_WITH_CACHE, str(tmp_path)], cwd=REPO,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    first = job()
+    saved = sorted((tmp_path / "xla").glob("xla_compile_cache__*.pb"))
+    assert saved, "the first job saves its compiled programs"
+    mtimes = [path.stat().st_mtime_ns for path in saved]
+    assert job() == first
+    assert sorted((tmp_path / "xla").glob("xla_compile_cache__*.pb")) == saved
+    assert [path.stat().st_mtime_ns for path in saved] == mtimes, "the second job loads, it does not compile again"

@@ -37,6 +37,9 @@ def test_end_to_end_tiny_study(finished_tiny_run):
     assert "val_accuracy" in log, "Keras's per-epoch progress goes to the rule's log"
     metadata = json.loads((run_dir(root, TINY_VARIANTS["lstm"], 0) / "run.json").read_text())
     assert metadata["threads"] == 1 and metadata["parameters"] > 0
+    # The jobs keep their compiled XLA programs for each other, beside the results.
+    cache = root / metadata["xla_cache"]
+    assert cache.parent == root / ".cache" / "xla" and list(cache.glob("xla_compile_cache__*.pb"))
 
     # Nothing left to do afterwards.
     assert "Nothing to be done" in finished_tiny_run.run("-n", "reports/summary.html", "--config", "seeds=[0,1]").stdout
