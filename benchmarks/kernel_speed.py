@@ -83,7 +83,7 @@ def epoch_seconds(spec, data, option, epochs, batch_size, validation_split):
                   shuffle=False, callbacks=[timer], verbose=0)
     elif option == "pipeline":
         model.fit(batches(x, y, batch_size), validation_data=batches(*validation, validation_batch_size(kernel, batch_size)),
-                  epochs=epochs, callbacks=[timer], verbose=0)
+                  epochs=epochs, shuffle=False, callbacks=[timer], verbose=0)
     else:
         model.fit(x, y, batch_size=batch_size, validation_data=validation, epochs=epochs, shuffle=False,
                   callbacks=[timer], verbose=0, validation_batch_size=validation_batch_size(kernel, batch_size))

@@ -224,7 +224,7 @@ def train(
         reseed_dropout(model, seed, epoch)
         start = time.perf_counter()
         fit = model.fit(
-            batches(x_fit[order], y_fit[order], spec["batch_size"]), epochs=1,
+            batches(x_fit[order], y_fit[order], spec["batch_size"]), epochs=1, shuffle=False,
             validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN()], verbose=verbose,
         )
         seconds = time.perf_counter() - start

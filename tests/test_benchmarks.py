@@ -49,3 +49,17 @@ def test_gpu_speed_benchmark_reads_the_cudnn_path(tmp_path):
     assert len(lines) == 2, result.stdout
     assert all("backend=tensorflow" in line and "mean 2..:" in line for line in lines)
     assert "cudnn_lstm 0, cudnn_gru 0" in lines[0]
+
+
+def test_profile_epoch_benchmark_names_the_recurrence(tmp_path):
+    from rnnbench.data import prepare_reuters, save_padded
+    from tests.conftest import synthetic_reuters
+
+    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
+    save_padded(prepare_reuters(tmp_path / "reuters.npz", sha256, 40, 25, "post"), tmp_path / "padded.npz")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/profile_epoch.py", str(tmp_path / "padded.npz"), "--variant", "lstm"],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "profiled epoch" in result.stdout and "while" in result.stdout, result.stdout[-2000:]
