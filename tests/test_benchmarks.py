@@ -4,7 +4,20 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
+
+
+@pytest.fixture
+def padded(tmp_path):
+    """A tiny padded Reuters-format file, as the pad rule writes it."""
+    from rnnbench.data import prepare_reuters, save_padded
+    from tests.conftest import synthetic_reuters
+
+    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
+    save_padded(prepare_reuters(tmp_path / "reuters.npz", sha256, 40, 25, "post"), tmp_path / "padded.npz")
+    return tmp_path / "padded.npz"
 
 
 def test_report_speed_benchmark_runs():
@@ -16,14 +29,9 @@ def test_report_speed_benchmark_runs():
     assert "3 variants x 3 seeds x 4 epochs" in result.stdout and "total" in result.stdout
 
 
-def test_kernel_speed_benchmark_runs(tmp_path):
-    from rnnbench.data import prepare_reuters, save_padded
-    from tests.conftest import synthetic_reuters
-
-    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
-    save_padded(prepare_reuters(tmp_path / "reuters.npz", sha256, 40, 25, "post"), tmp_path / "padded.npz")
+def test_kernel_speed_benchmark_runs(padded):
     result = subprocess.run(
-        [sys.executable, "benchmarks/kernel_speed.py", str(tmp_path / "padded.npz"), "--variants", "lstm",
+        [sys.executable, "benchmarks/kernel_speed.py", str(padded), "--variants", "lstm",
          "bilstm64_mask_ed0.3", "--epochs", "2"],
         cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
@@ -32,15 +40,10 @@ def test_kernel_speed_benchmark_runs(tmp_path):
     assert len(lines) == 2 * 7 and all("mean 2..:" in line for line in lines)
 
 
-def test_gpu_speed_benchmark_reads_the_cudnn_path(tmp_path):
+def test_gpu_speed_benchmark_reads_the_cudnn_path(padded):
     """On this CPU-only machine the cuDNN functions are wrapped but never succeed: 0 calls."""
-    from rnnbench.data import prepare_reuters, save_padded
-    from tests.conftest import synthetic_reuters
-
-    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
-    save_padded(prepare_reuters(tmp_path / "reuters.npz", sha256, 40, 25, "post"), tmp_path / "padded.npz")
     result = subprocess.run(
-        [sys.executable, "benchmarks/gpu_speed.py", str(tmp_path / "padded.npz"), "--variants", "lstm", "gru",
+        [sys.executable, "benchmarks/gpu_speed.py", str(padded), "--variants", "lstm", "gru",
          "--epochs", "2"],
         cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
@@ -51,14 +54,9 @@ def test_gpu_speed_benchmark_reads_the_cudnn_path(tmp_path):
     assert "cudnn_lstm 0, cudnn_gru 0" in lines[0]
 
 
-def test_profile_epoch_benchmark_names_the_recurrence(tmp_path):
-    from rnnbench.data import prepare_reuters, save_padded
-    from tests.conftest import synthetic_reuters
-
-    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
-    save_padded(prepare_reuters(tmp_path / "reuters.npz", sha256, 40, 25, "post"), tmp_path / "padded.npz")
+def test_profile_epoch_benchmark_names_the_recurrence(padded):
     result = subprocess.run(
-        [sys.executable, "benchmarks/profile_epoch.py", str(tmp_path / "padded.npz"), "--variant", "lstm"],
+        [sys.executable, "benchmarks/profile_epoch.py", str(padded), "--variant", "lstm"],
         cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
     assert result.returncode == 0, result.stderr[-2000:]
