@@ -46,6 +46,30 @@ def xla_cache_directory(root) -> Path:
     return Path(root) / "xla" / f"{'_'.join(versions) or 'tensorflow'}-{platform.machine()}-{fingerprint}"
 
 
+def prune_xla_cache(directory) -> list[Path]:
+    """Delete the entries of an XLA cache folder that are not whole protocol buffers; return them.
+
+    TensorFlow writes entries atomically, but a file damaged afterwards (a full disk, a copy cut
+    short) makes it fail the training step, and Keras reports that as an epoch without a single
+    step (loss NaN) instead of an error. A cache loses nothing by dropping an entry."""
+    from google.protobuf import empty_pb2
+    from google.protobuf.message import DecodeError
+
+    removed = []
+    for path in sorted(Path(directory).glob("*.pb")) if directory is not None else []:
+        try:
+            content = path.read_bytes()
+            empty_pb2.Empty().ParseFromString(content)  # checks the wire format, whatever the message
+            damaged = not content
+        except DecodeError:
+            damaged = True
+        if damaged:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+            print(f"removed a damaged XLA cache entry: {path}")
+    return removed
+
+
 def configure_tensorflow(threads: int, seed: int, xla_cache=None) -> None:
     """Thread counts, seeds and op determinism; call before any TensorFlow op runs.
 
@@ -54,6 +78,7 @@ def configure_tensorflow(threads: int, seed: int, xla_cache=None) -> None:
     programs). It works only if set before TensorFlow is first imported in the process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if xla_cache is not None:
+        prune_xla_cache(xla_cache)
         flag = f"--tf_xla_persistent_cache_directory={xla_cache}"
         flags = os.environ.get("TF_XLA_FLAGS", "")
         if "tf_xla_persistent_cache_directory" not in flags:
@@ -222,12 +247,18 @@ def train(
         print(f"Epoch {epoch + 1}/{spec['epochs']}")
         order = epoch_order(len(x_fit), seed, epoch)
         reseed_dropout(model, seed, epoch)
+        steps = _step_counter()
         start = time.perf_counter()
         fit = model.fit(
             batches(x_fit[order], y_fit[order], spec["batch_size"]), epochs=1, shuffle=False,
-            validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN()], verbose=verbose,
+            validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN(), steps], verbose=verbose,
         )
         seconds = time.perf_counter() - start
+        if not steps.count:
+            raise RuntimeError(
+                f"epoch {epoch + 1} ran no training step (TensorFlow failed it without raising)"
+                + (f"; if the XLA cache {xla_cache} holds a damaged entry, delete that folder" if xla_cache else "")
+            )
         logs = {key: float(values[-1]) for key, values in fit.history.items()}
         diverged = not np.isfinite(logs.get("loss", np.nan)) or model.stop_training
         rows.append(
@@ -264,6 +295,18 @@ def train(
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
     }
     return model, history, metadata
+
+
+def _step_counter():
+    import keras
+
+    class StepCount(keras.callbacks.Callback):
+        count = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.count += 1
+
+    return StepCount()
 
 
 def _epochs_since_best(rows: list[dict]) -> int:

@@ -61,3 +61,20 @@ def test_profile_epoch_benchmark_names_the_recurrence(padded):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "profiled epoch" in result.stdout and "while" in result.stdout, result.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_study_speed_benchmark_times_both_arms(real_reuters, tmp_path):
+    """P1's benchmark on the real data (it needs Reuters' shape): one run, one epoch, each arm."""
+    import shutil
+
+    (tmp_path / "keras" / "datasets").mkdir(parents=True)
+    shutil.copy(real_reuters, tmp_path / "keras" / "datasets" / "reuters.npz")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/study_speed.py", "--variants", "lstm", "--seeds", "0", "--epochs", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, PYTHONPATH=str(REPO), KERAS_HOME=str(tmp_path / "keras")),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "plain lstm seed 0:" in result.stdout
+    assert "ratio pipeline / plain:" in result.stdout, result.stdout

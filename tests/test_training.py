@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from rnnbench.data import prepare_reuters
 from rnnbench.evaluation import evaluate
@@ -75,8 +76,11 @@ def test_xla_cache_directory_is_per_tensorflow_version_and_cpu(tmp_path):
 
 TRAIN_WITH_CACHE = """
 import json, sys
+import rnnbench.training
 from rnnbench.data import prepare_reuters
 from rnnbench.training import train
+if sys.argv[2:] == ["no-prune"]:
+    rnnbench.training.prune_xla_cache = lambda directory: []
 from tests.conftest import TINY_VARIANTS, synthetic_reuters
 raw = sys.argv[1] + "/reuters.npz"
 data = prepare_reuters(raw, synthetic_reuters(raw), num_words=40, maxlen=25, padding="post")
@@ -95,8 +99,8 @@ def test_a_job_that_loads_compiled_programs_from_the_xla_cache_trains_the_same(t
 
     from tests.conftest import REPO
 
-    def job():
-        result = subprocess.run([sys.executable, "-c", TRAIN_WITH_CACHE, str(tmp_path)], cwd=REPO,
+    def job(*options):
+        result = subprocess.run([sys.executable, "-c", TRAIN_WITH_CACHE, str(tmp_path), *options], cwd=REPO,
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
         return json.loads(result.stdout.strip().splitlines()[-1])
@@ -108,3 +112,29 @@ def test_a_job_that_loads_compiled_programs_from_the_xla_cache_trains_the_same(t
     assert job() == first
     assert sorted((tmp_path / "xla").glob("xla_compile_cache__*.pb")) == saved
     assert [path.stat().st_mtime_ns for path in saved] == mtimes, "the second job loads, it does not compile again"
+
+    whole = {path: path.read_bytes() for path in saved}
+    for path, content in whole.items():  # damaged after the fact: cut short
+        path.write_bytes(content[: len(content) // 2])
+    with pytest.raises(AssertionError, match="ran no training step"):
+        job("no-prune")  # TensorFlow fails the step without raising; the epoch loop says so
+    for path, content in whole.items():
+        path.write_bytes(content[: len(content) // 2])
+    assert job() == first, "a damaged entry is dropped and compiled again, not trained from"
+
+
+def test_prune_xla_cache_drops_damaged_entries_only(tmp_path, capsys):
+    from google.protobuf import descriptor_pb2
+
+    from rnnbench.training import prune_xla_cache
+
+    whole = descriptor_pb2.FileDescriptorProto(name="x" * 300, package="y").SerializeToString()
+    (tmp_path / "whole.pb").write_bytes(whole)
+    (tmp_path / "cut.pb").write_bytes(whole[:40])
+    (tmp_path / "empty.pb").write_bytes(b"")
+    (tmp_path / "notes.txt").write_bytes(b"\xff\xff")
+    removed = prune_xla_cache(tmp_path)
+    assert sorted(path.name for path in removed) == ["cut.pb", "empty.pb"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "whole.pb"]
+    assert "removed a damaged XLA cache entry" in capsys.readouterr().out
+    assert prune_xla_cache(tmp_path / "absent") == []
