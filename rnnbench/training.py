@@ -36,12 +36,8 @@ def xla_cache_directory(root) -> Path:
             versions.append(f"{package}-{metadata.version(package)}")
         except metadata.PackageNotFoundError:
             pass
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu += "".join(line for line in handle if line.startswith(("model name", "flags")))
-    except OSError:
-        cpu += platform.processor()
+    model_and_flags = _cpuinfo("model name") + _cpuinfo("flags")
+    cpu = platform.machine() + ("".join(model_and_flags) if model_and_flags else platform.processor())
     fingerprint = hashlib.sha256(cpu.encode()).hexdigest()[:12]
     return Path(root) / "xla" / f"{'_'.join(versions) or 'tensorflow'}-{platform.machine()}-{fingerprint}"
 
@@ -327,11 +323,15 @@ def _device() -> str:
 
 
 def _cpu_model() -> str | None:
+    models = _cpuinfo("model name")
+    return models[0] if models else None
+
+
+def _cpuinfo(field: str) -> list[str]:
+    """The values of one field of /proc/cpuinfo, one per processor (empty where there is none)."""
     try:
         with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            fields = (line.partition(":") for line in handle)
+            return [value.strip() for name, _, value in fields if name.strip() == field]
     except OSError:
-        pass
-    return None
+        return []
