@@ -8,13 +8,13 @@ Prints each epoch's seconds and the mean of epochs 2.. (the first one includes t
 """
 
 import argparse
-import time
 
 import numpy as np
 import yaml
 
 from rnnbench.data import load_padded
 from rnnbench.training import configure_tensorflow, train
+from timing import epoch_timer
 
 
 def main() -> None:
@@ -37,19 +37,13 @@ def main() -> None:
         seconds = history["seconds"].tolist()
     else:
         configure_tensorflow(args.threads, 0)
-        import keras
-
         from rnnbench import kernels
         from rnnbench.models import build_model
 
         model = build_model(spec["variant"], num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                             embedding_dim=spec["embedding_dim"], num_classes=int(data["num_classes"]))
         kernels.compile_model(model, args.kernel, 0.001, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        seconds = []
-        timer = keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
-            on_epoch_end=lambda epoch, logs: seconds.__setitem__(-1, seconds[-1] + time.perf_counter()),
-        )
+        timer, seconds = epoch_timer()
         model.fit(data["x_train"], data["y_train"], epochs=args.epochs, batch_size=spec["batch_size"],
                   validation_split=spec["validation_split"], callbacks=[timer], verbose=0,
                   validation_batch_size=kernels.validation_batch_size(args.kernel, spec["batch_size"]))

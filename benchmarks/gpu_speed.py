@@ -18,13 +18,13 @@ Prints one line per variant: the device, cuDNN calls, epoch seconds and the mean
 import argparse
 import functools
 import importlib
-import time
 
 import numpy as np
 import yaml
 
 from rnnbench.data import load_padded
 from rnnbench.training import split_validation
+from timing import epoch_timer
 
 CUDNN_FUNCTIONS = ("_cudnn_lstm", "_cudnn_gru")
 
@@ -95,11 +95,7 @@ def main() -> None:
                               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         for name in calls:
             calls[name] = 0
-        seconds = []
-        timer = keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
-            on_epoch_end=lambda epoch, logs: seconds.__setitem__(-1, seconds[-1] + time.perf_counter()),
-        )
+        timer, seconds = epoch_timer()
         history = model.fit(x, y, batch_size=config["batch_size"], epochs=args.epochs, validation_data=validation,
                             callbacks=[timer], verbose=0)
         cudnn = ", ".join(f"{name.strip('_')} {count}" for name, count in calls.items()) or "none in this backend"

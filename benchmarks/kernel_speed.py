@@ -22,13 +22,13 @@ tracing and compilation), and that mean as a ratio to the default's.
 """
 
 import argparse
-import time
 
 import numpy as np
 import yaml
 
 from rnnbench.data import load_padded
-from rnnbench.training import batches, configure_tensorflow, split_validation
+from rnnbench.training import batches, configure_tensorflow, split_validation, validation_batches
+from timing import epoch_timer
 
 OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused", "pipeline"]
 
@@ -61,18 +61,13 @@ def build(spec, data, option):
 
 
 def epoch_seconds(spec, data, option, epochs, batch_size, validation_split):
-    import keras
     import tensorflow as tf
 
     from rnnbench.kernels import validation_batch_size
 
     (x, y), validation = split_validation(data["x_train"], data["y_train"], validation_split)
     model, kernel = build(spec, data, option)
-    seconds = []
-    timer = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
-        on_epoch_end=lambda epoch, logs: seconds.__setitem__(-1, seconds[-1] + time.perf_counter()),
-    )
+    timer, seconds = epoch_timer()
     if option == "tfdata":
         train = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
         val = tf.data.Dataset.from_tensor_slices(validation).batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -82,7 +77,7 @@ def epoch_seconds(spec, data, option, epochs, batch_size, validation_split):
         model.fit(tf.constant(x), tf.constant(y), batch_size=batch_size, validation_data=validation, epochs=epochs,
                   shuffle=False, callbacks=[timer], verbose=0)
     elif option == "pipeline":
-        model.fit(batches(x, y, batch_size), validation_data=batches(*validation, validation_batch_size(kernel, batch_size)),
+        model.fit(batches(x, y, batch_size), validation_data=validation_batches(validation, kernel, batch_size),
                   epochs=epochs, shuffle=False, callbacks=[timer], verbose=0)
     else:
         model.fit(x, y, batch_size=batch_size, validation_data=validation, epochs=epochs, shuffle=False,

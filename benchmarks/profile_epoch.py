@@ -19,7 +19,7 @@ import time
 import yaml
 
 from rnnbench.data import load_padded
-from rnnbench.training import batches, configure_tensorflow, split_validation
+from rnnbench.training import batches, configure_tensorflow, split_validation, validation_batches
 
 
 def summarize(path: str, top: int) -> None:
@@ -67,7 +67,7 @@ def main() -> None:
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     (x, y), validation = split_validation(data["x_train"], data["y_train"], config["validation_split"])
     batch_size = config["batch_size"]
-    validation = batches(*validation, kernels.validation_batch_size(args.kernel, batch_size))
+    validation = validation_batches(validation, args.kernel, batch_size)
     model.fit(batches(x, y, batch_size), validation_data=validation, epochs=1, shuffle=False, verbose=0)
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.config import check_batch_size, training_rows
 from rnnbench.data import load_padded
-from rnnbench.io import atomic_path, log_to, write_csv, write_json
+from rnnbench.io import atomic_path, exit_now, log_to, write_csv, write_json
 from rnnbench.training import train, xla_cache_directory
 
 log_to(snakemake.log[0])
@@ -33,3 +33,4 @@ with atomic_path(snakemake.output.model) as tmp:
 write_csv(history, snakemake.output.history)
 write_json(dict(metadata, spec=spec), snakemake.output.metadata)
 shutil.rmtree(checkpoint_dir)  # the run is complete
+exit_now()  # skips the 1-s teardown of TensorFlow's modules
