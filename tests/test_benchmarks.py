@@ -78,3 +78,25 @@ def test_study_speed_benchmark_times_both_arms(real_reuters, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "plain lstm seed 0:" in result.stdout
     assert "ratio pipeline / plain:" in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
+    """P2's benchmark on the real data: two epoch counts, the XLA cache shared after a warm-up job."""
+    import re
+    import shutil
+
+    (tmp_path / "keras" / "datasets").mkdir(parents=True)
+    shutil.copy(real_reuters, tmp_path / "keras" / "datasets" / "reuters.npz")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/overhead.py", "--variant", "bow_mlp", "--epochs", "1", "2", "--threads", "1",
+         "--xla-cache", "warm"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, PYTHONPATH=str(REPO), KERAS_HOME=str(tmp_path / "keras")),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for arm in ("plain Keras script", "pipeline job"):
+        assert re.search(rf"^{arm} +E=1: +[\d.]+ s  E=2: +[\d.]+ s  -> fixed +-?[\d.]+ s \+ -?[\d.]+ s/epoch$",
+                         result.stdout, re.M), result.stdout
+    assert re.search(r"^fixed overhead of the pipeline job over the script: -?[\d.]+ s = -?[\d.]+% of a 40-epoch",
+                     result.stdout, re.M), result.stdout
