@@ -63,18 +63,23 @@ def test_profile_epoch_benchmark_names_the_recurrence(padded):
     assert "profiled epoch" in result.stdout and "while" in result.stdout, result.stdout[-2000:]
 
 
-@pytest.mark.slow
-def test_study_speed_benchmark_times_both_arms(real_reuters, tmp_path):
-    """P1's benchmark on the real data (it needs Reuters' shape): one run, one epoch, each arm."""
+def run_on_real_reuters(real_reuters, tmp_path, script, *arguments):
+    """Run a benchmark script with the real Reuters file in a temporary Keras cache."""
     import shutil
 
     (tmp_path / "keras" / "datasets").mkdir(parents=True)
     shutil.copy(real_reuters, tmp_path / "keras" / "datasets" / "reuters.npz")
-    result = subprocess.run(
-        [sys.executable, "benchmarks/study_speed.py", "--variants", "lstm", "--seeds", "0", "--epochs", "1"],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
+    return subprocess.run(
+        [sys.executable, script, *arguments], cwd=REPO, capture_output=True, text=True, timeout=900,
         env=dict(os.environ, PYTHONPATH=str(REPO), KERAS_HOME=str(tmp_path / "keras")),
     )
+
+
+@pytest.mark.slow
+def test_study_speed_benchmark_times_both_arms(real_reuters, tmp_path):
+    """P1's benchmark on the real data (it needs Reuters' shape): one run, one epoch, each arm."""
+    result = run_on_real_reuters(real_reuters, tmp_path, "benchmarks/study_speed.py", "--variants", "lstm",
+                                 "--seeds", "0", "--epochs", "1")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "plain lstm seed 0:" in result.stdout
     assert "ratio pipeline / plain:" in result.stdout, result.stdout
@@ -84,16 +89,9 @@ def test_study_speed_benchmark_times_both_arms(real_reuters, tmp_path):
 def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
     """P2's benchmark on the real data: two epoch counts, the XLA cache shared after a warm-up job."""
     import re
-    import shutil
 
-    (tmp_path / "keras" / "datasets").mkdir(parents=True)
-    shutil.copy(real_reuters, tmp_path / "keras" / "datasets" / "reuters.npz")
-    result = subprocess.run(
-        [sys.executable, "benchmarks/overhead.py", "--variant", "bow_mlp", "--epochs", "1", "2", "--threads", "1",
-         "--xla-cache", "warm"],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, PYTHONPATH=str(REPO), KERAS_HOME=str(tmp_path / "keras")),
-    )
+    result = run_on_real_reuters(real_reuters, tmp_path, "benchmarks/overhead.py", "--variant", "bow_mlp",
+                                 "--epochs", "1", "2", "--threads", "1", "--xla-cache", "warm")
     assert result.returncode == 0, result.stderr[-2000:]
     for arm in ("plain Keras script", "pipeline job"):
         assert re.search(rf"^{arm} +E=1: +[\d.]+ s  E=2: +[\d.]+ s  -> fixed +-?[\d.]+ s \+ -?[\d.]+ s/epoch$",
