@@ -51,10 +51,27 @@ def diverged_metrics(y_test, num_classes: int) -> dict:
     }
 
 
-def evaluate(model, x_test, y_test, num_classes: int, batch_size: int = 256) -> dict:
-    probabilities = model.predict(x_test, batch_size=batch_size, verbose=0)
+def load_predictions(path, rows: int, num_classes: int) -> np.ndarray:
+    """A run's predictions.npy, checked against the test split it claims to predict."""
+    try:
+        probabilities = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable .npy file ({error}); delete it and rerun the run's train job") from None
+    if probabilities.shape != (rows, num_classes):
+        raise ValueError(
+            f"{path} holds {probabilities.shape[0] if probabilities.ndim else 0} x "
+            f"{probabilities.shape[1] if probabilities.ndim == 2 else '?'} probabilities, but the test split has "
+            f"{rows} rows of {num_classes} classes; rerun the run's train job on this padded data"
+        )
+    return probabilities
+
+
+def score(probabilities, y_test, num_classes: int) -> dict:
+    """Test loss, accuracy, macro-F1 (binary: the positive class too) and confusion matrix of a
+    run's class probabilities (``rnnbench.training.predict``)."""
+    probabilities, y_test = np.asarray(probabilities), np.asarray(y_test)
     y_pred = probabilities.argmax(axis=1)
-    picked = probabilities[np.arange(len(y_test)), y_test]
+    picked = probabilities[np.arange(len(y_test)), y_test].astype(np.float64)
     loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
     matrix = confusion_matrix(y_test, y_pred, num_classes)
     return {

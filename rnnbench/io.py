@@ -39,6 +39,13 @@ def write_csv(frame, path: str | Path) -> None:
         frame.to_csv(tmp, index=False)
 
 
+def write_npy(array, path: str | Path) -> None:
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        np.save(tmp, array, allow_pickle=False)
+
+
 def log_to(path: str | Path):
     """Send this process's stdout and stderr, Python's and native code's alike, to ``path``.
 
@@ -61,7 +68,7 @@ def exit_now(status: int = 0):
     interpreter's teardown of its modules.
 
     With TensorFlow loaded that teardown takes about 1 s (docs/performance.md, "P2: the seconds
-    after the last line"), paid by every training and evaluation job; a job's outputs are all
+    after the last line"), paid by every training job; a job's outputs are all
     written by then. Call it as a job's last statement, on success only."""
     import atexit
     import sys

@@ -318,6 +318,17 @@ def train(
     return model, history, metadata
 
 
+def predict(model, x_test, batch_size: int = 256) -> np.ndarray:
+    """The test rows' class probabilities (rows x classes, float32), as the saved model loaded back
+    predicts them: without XLA, which a fused model trains under, so nothing more is compiled."""
+    jit_compile, model.jit_compile = model.jit_compile, False
+    try:
+        return np.asarray(model.predict(x_test, batch_size=batch_size, verbose=0), dtype=np.float32)
+    finally:
+        model._jit_compile = jit_compile  # the public setter refuses XLA under op determinism (kernels.compile_model)
+        model.predict_function = None
+
+
 def _step_counter():
     import keras
 

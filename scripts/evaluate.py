@@ -1,4 +1,5 @@
-"""Snakemake adapter: test loss, accuracy, macro-F1 and confusion matrix of one trained run."""
+"""Snakemake adapter: test loss, accuracy, macro-F1 and confusion matrix of one trained run, from the
+test-set probabilities its train job wrote (no TensorFlow here: the job takes a fraction of a second)."""
 
 import json
 import sys
@@ -6,23 +7,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.data import load_padded
-from rnnbench.evaluation import diverged_metrics, evaluate
-from rnnbench.io import exit_now, log_to, write_json
-from rnnbench.training import configure_tensorflow
+from rnnbench.evaluation import diverged_metrics, load_predictions, score
+from rnnbench.io import log_to, write_json
 
 log_to(snakemake.log[0])
 
-configure_tensorflow(snakemake.threads, int(snakemake.wildcards.seed))
-import keras  # noqa: E402  (after the thread settings)
-
-import rnnbench.kernels  # noqa: E402,F401  (registers the fused kernel's layers for load_model)
-
 data = load_padded(snakemake.input.data)
+y_test, num_classes = data["y_test"], int(data["num_classes"])
 if json.loads(Path(snakemake.input.metadata).read_text())["diverged"]:
-    metrics = diverged_metrics(data["y_test"], int(data["num_classes"]))
+    metrics = diverged_metrics(y_test, num_classes)
 else:
-    model = keras.models.load_model(snakemake.input.model)
-    metrics = evaluate(model, data["x_test"], data["y_test"], int(data["num_classes"]))
+    metrics = score(load_predictions(snakemake.input.predictions, len(y_test), num_classes), y_test, num_classes)
 write_json(metrics, snakemake.output[0])
 print({k: v for k, v in metrics.items() if k != "confusion_matrix"})
-exit_now()  # skips the 1-s teardown of TensorFlow's modules

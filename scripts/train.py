@@ -1,5 +1,8 @@
 """Snakemake adapter: train one (dataset, variant, seed) run; Keras's progress goes to the log.
 
+Besides the model, the run keeps its test-set class probabilities (predictions.npy) for the
+evaluate job, which then needs no TensorFlow; the test labels are never read here.
+
 Every finished epoch is checkpointed in the run's own folder (checkpoint/); a job that was
 killed resumes from there when rerun (--rerun-incomplete, or a requeued SLURM job).
 Compiled XLA programs are kept in .cache/xla/ under the working directory for the next job of the
@@ -14,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.config import check_batch_size, training_rows
 from rnnbench.data import load_padded
-from rnnbench.io import atomic_path, exit_now, log_to, write_csv, write_json
-from rnnbench.training import train, xla_cache_directory
+from rnnbench.io import atomic_path, exit_now, log_to, write_csv, write_json, write_npy
+from rnnbench.training import predict, train, xla_cache_directory
 
 log_to(snakemake.log[0])
 
@@ -30,6 +33,7 @@ model, history, metadata = train(
 )
 with atomic_path(snakemake.output.model) as tmp:
     model.save(tmp)
+write_npy(predict(model, data["x_test"]), snakemake.output.predictions)
 write_csv(history, snakemake.output.history)
 write_json(dict(metadata, spec=spec), snakemake.output.metadata)
 shutil.rmtree(checkpoint_dir)  # the run is complete

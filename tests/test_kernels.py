@@ -68,7 +68,7 @@ def test_dropout_masks_match_keras(cell):
 
 
 def test_saved_model_loads(tmp_path):
-    """A model.keras with fused layers loads back (as evaluate.py does)."""
+    """A model.keras with fused layers loads back."""
     from rnnbench.models import build_model
 
     model = build_model({"cell": "gru", "layers": 2, "units": 4, "bidirectional": True},

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from rnnbench.data import prepare_reuters
-from rnnbench.evaluation import evaluate
-from rnnbench.training import HISTORY_COLUMNS, train
+from rnnbench.evaluation import score
+from rnnbench.training import HISTORY_COLUMNS, predict, train
 from tests.conftest import TINY_VARIANTS, synthetic_reuters
 
 
@@ -17,7 +17,7 @@ def run(data, seed, variant="lstm"):
     spec = {"variant": TINY_VARIANTS[variant], "embedding_dim": 8, "epochs": 2, "batch_size": 16,
             "validation_split": 0.25}
     model, history, metadata = train(data, spec, seed=seed, threads=1, verbose=0)
-    metrics = evaluate(model, data["x_test"], data["y_test"], int(data["num_classes"]))
+    metrics = score(predict(model, data["x_test"]), data["y_test"], int(data["num_classes"]))
     return model, history, metadata, metrics
 
 

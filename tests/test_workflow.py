@@ -45,6 +45,28 @@ def test_end_to_end_tiny_study(finished_tiny_run):
     assert "Nothing to be done" in finished_tiny_run.run("-n", "reports/summary.html", "--config", "seeds=[0,1]").stdout
 
 
+def test_metrics_are_those_of_the_saved_model(finished_tiny_run):
+    """evaluate scores the probabilities the train job wrote; they are the saved model's own."""
+    import keras
+    import numpy as np
+
+    import rnnbench.kernels  # noqa: F401  (registers the fused layers for load_model)
+    from rnnbench.data import load_padded
+    from rnnbench.evaluation import score
+
+    root = finished_tiny_run.root
+    data = load_padded(root / "data" / "padded" / "reuters.npz")
+    for spec in TINY_VARIANTS.values():
+        run = run_dir(root, spec, 0)
+        loaded = keras.models.load_model(run / "model.keras")
+        expected = score(loaded.predict(data["x_test"], verbose=0), data["y_test"], int(data["num_classes"]))
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert np.load(run / "predictions.npy").shape == (len(data["y_test"]), int(data["num_classes"]))
+        assert metrics["confusion_matrix"] == expected["confusion_matrix"]
+        assert metrics["test_accuracy"] == expected["test_accuracy"]
+        assert metrics["test_loss"] == pytest.approx(expected["test_loss"], rel=1e-5)
+
+
 def test_snakemake_report_has_figures_and_provenance(finished_tiny_run):
     finished_tiny_run.run("--report", "reports/snakemake-report.html", "--config", "seeds=[0,1]")
     report = finished_tiny_run.root / "reports" / "snakemake-report.html"

@@ -1,10 +1,10 @@
 rule evaluate:
-    """Test loss, accuracy, macro-F1 and confusion matrix of one run."""
+    """Test loss, accuracy, macro-F1 and confusion matrix of one run, from its test-set probabilities."""
     input:
         data="data/padded/{dataset}.npz",
-        model=f"{RUN_DIR}/model.keras",
+        predictions=f"{RUN_DIR}/predictions.npy",
         metadata=f"{RUN_DIR}/run.json",
-        code=code("evaluation", "kernels"),
+        code=code("evaluation"),
     output:
         f"{RUN_DIR}/metrics.json",
     threads: 1

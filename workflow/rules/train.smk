@@ -1,11 +1,12 @@
 rule train:
-    """One run: the model of one spec (the run name) trained under one seed."""
+    """One run: the model of one spec (the run name) trained under one seed, and its test-set probabilities."""
     input:
         data="data/padded/{dataset}.npz",
         code=code("models", "kernels", "training"),
     output:
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.keras",
+        predictions=f"{RUN_DIR}/predictions.npy",
         metadata=f"{RUN_DIR}/run.json",
     params:
         spec=train_spec,
