@@ -115,6 +115,7 @@ def test_report_code_edited_reruns_only_the_report(copy, path):
     assert planned_jobs(copy) == {("report", "study=summary")}
 
 
-def test_deleted_model_reruns_only_its_run_and_what_follows(copy):
-    (run_dir(copy.root, TINY_VARIANTS["deep_rnn"], 1) / "model.keras").unlink()
+@pytest.mark.parametrize("name", ["model.keras", "predictions.npy"])
+def test_deleted_model_reruns_only_its_run_and_what_follows(copy, name):
+    (run_dir(copy.root, TINY_VARIANTS["deep_rnn"], 1) / name).unlink()
     assert planned_jobs(copy) == training(["deep_rnn"], [1]) | DOWNSTREAM

@@ -8,9 +8,6 @@ rule evaluate:
     output:
         f"{RUN_DIR}/metrics.json",
     threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../envs/rnnbench.yaml"
     log:
