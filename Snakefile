@@ -17,15 +17,17 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
-    """The default study's deliverables: reports/summary.html and every model it trains.
+    """The default study's deliverables: reports/summary.html, and every model it trains with its
+    test-set probabilities.
 
     Snakemake does not rebuild a deleted intermediate file while everything after it is up
-    to date; naming the models here makes a plain `snakemake` retrain any that went missing.
+    to date; naming the runs' files here makes a plain `snakemake` retrain any that went missing.
     The sweeps are never built by default: ask for reports/<study>.html, or `all_studies`.
     """
     input:
         "reports/summary.html",
-        study_model_files("summary"),
+        run_files("summary", "model.keras"),
+        run_files("summary", "predictions.npy"),
     default_target: True
 
 

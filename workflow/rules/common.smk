@@ -65,21 +65,14 @@ def study_runs(study):
     return rnnbench_studies.study_runs(config, study)
 
 
+def run_files(study, pattern):
+    """``pattern`` (a file under RUN_DIR) for every run of the study, in study_runs order."""
+    return [f"{RUN_DIR}/{pattern}".format(dataset=d, run=r, seed=s) for d, _, r, s in study_runs(study)]
+
+
 def study_run_files(pattern):
-    """An input function: ``pattern`` (under RUN_DIR) for every run of the study, in study_runs order."""
-
-    def files(wildcards):
-        return [
-            f"{RUN_DIR}/{pattern}".format(dataset=d, run=r, seed=s)
-            for d, _, r, s in study_runs(wildcards.study)
-        ]
-
-    return files
-
-
-def study_model_files(study):
-    """Every model a study trains."""
-    return [f"{RUN_DIR}/model.keras".format(dataset=d, run=r, seed=s) for d, _, r, s in study_runs(study)]
+    """An input function: ``run_files`` of the job's study."""
+    return lambda wildcards: run_files(wildcards.study, pattern)
 
 
 def study_tables(study_dir=STUDY_DIR):
