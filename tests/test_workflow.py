@@ -47,13 +47,15 @@ def test_end_to_end_tiny_study(finished_tiny_run):
 
 def test_metrics_are_those_of_the_saved_model(finished_tiny_run):
     """evaluate scores the probabilities the train job wrote; they are the saved model's own."""
+    import importlib
+
     import keras
     import numpy as np
 
-    import rnnbench.kernels  # noqa: F401  (registers the fused layers for load_model)
     from rnnbench.data import load_padded
     from rnnbench.evaluation import score
 
+    importlib.import_module("rnnbench.kernels")  # registers the fused layers for load_model
     root = finished_tiny_run.root
     data = load_padded(root / "data" / "padded" / "reuters.npz")
     for spec in TINY_VARIANTS.values():
