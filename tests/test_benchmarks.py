@@ -98,3 +98,22 @@ def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
                          result.stdout, re.M), result.stdout
     assert re.search(r"^fixed overhead of the pipeline job over the script: -?[\d.]+ s = -?[\d.]+% of a 40-epoch",
                      result.stdout, re.M), result.stdout
+
+
+def test_distinct_token_prototype_computes_the_fused_lstm(padded):
+    """P3's prototype (benchmarks/distinct_tokens.py) trains the same function as the fused LSTM from the same
+    weights: its first epoch's losses agree to rounding, so its timing compares like with like."""
+    import re
+
+    result = subprocess.run(
+        [sys.executable, "benchmarks/distinct_tokens.py", str(padded), "--epochs", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"fused +threads=1: .* mean 2\.\.: ", result.stdout)
+    assert re.search(r"distinct threads=1: .* mean 2\.\.: ", result.stdout)
+    first = re.search(r"epoch 1: loss ([\d.]+) / ([\d.]+)  val_loss ([\d.]+) / ([\d.]+)", result.stdout)
+    assert first, result.stdout
+    fused_loss, distinct_loss, fused_val, distinct_val = map(float, first.groups())
+    assert distinct_loss == pytest.approx(fused_loss, rel=1e-4)
+    assert distinct_val == pytest.approx(fused_val, rel=1e-4)
