@@ -7,6 +7,9 @@ For each epoch count E, times (a) `python benchmarks/plain_keras.py --epochs E` 
 beforehand, as in a study where pad runs once). Fits wall = fixed + per_epoch * E to each and
 prints both fits, the fixed overhead of (b) over (a) and its share of a 40-epoch job.
 
+``--repeats R`` times each point R times, alternating the arms, and fits the medians (a two-point
+fit from single timings moves by seconds on this VM).
+
 ``--xla-cache cold`` (the default) gives each pipeline job an empty XLA cache (.cache/ in the
 workflow), so it compiles its training step, as the first seed of a variant does; ``warm`` shares
 one cache that an untimed job of the same variant filled first, as the later seeds find it.
@@ -28,6 +31,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2,
                         help="the pipeline job's threads; the plain script uses TensorFlow's default (all cores)")
     parser.add_argument("--xla-cache", choices=["cold", "warm"], default="cold")
+    parser.add_argument("--repeats", type=int, default=1, help="timings per point; the fit uses their medians")
     args = parser.parse_args()
 
     plain, pipeline = [], []
@@ -46,8 +50,15 @@ def main() -> None:
         if args.xla_cache == "warm":
             pipeline_job("warm-up", 1)
         for epochs in args.epochs:
-            plain.append(timed(plain_keras(args.variant, epochs), REPO))
-            pipeline.append(pipeline_job(f"e{epochs}", epochs))
+            plain_walls, pipeline_walls = [], []
+            for repeat in range(args.repeats):
+                plain_walls.append(timed(plain_keras(args.variant, epochs), REPO))
+                pipeline_walls.append(pipeline_job(f"e{epochs}-{repeat}", epochs))
+            if args.repeats > 1:
+                print(f"E={epochs}: plain {[round(w, 1) for w in plain_walls]} s, "
+                      f"pipeline {[round(w, 1) for w in pipeline_walls]} s")
+            plain.append(float(np.median(plain_walls)))
+            pipeline.append(float(np.median(pipeline_walls)))
     fits = {}
     for name, walls in (("plain Keras script", plain), ("pipeline job", pipeline)):
         per_epoch, fixed = np.polyfit(args.epochs, walls, 1)
