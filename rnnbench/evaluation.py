@@ -58,10 +58,10 @@ def load_predictions(path, rows: int, num_classes: int) -> np.ndarray:
     except (OSError, ValueError, EOFError) as error:
         raise ValueError(f"{path} is not a readable .npy file ({error}); delete it and rerun the run's train job") from None
     if probabilities.shape != (rows, num_classes):
+        shape = " x ".join(map(str, probabilities.shape)) or "0-dimensional"
         raise ValueError(
-            f"{path} holds {probabilities.shape[0] if probabilities.ndim else 0} x "
-            f"{probabilities.shape[1] if probabilities.ndim == 2 else '?'} probabilities, but the test split has "
-            f"{rows} rows of {num_classes} classes; rerun the run's train job on this padded data"
+            f"{path} holds {shape} probabilities, but the test split has {rows} rows of {num_classes} classes; "
+            "rerun the run's train job on this padded data"
         )
     return probabilities
 
