@@ -20,21 +20,22 @@ def padded(tmp_path):
     return tmp_path / "padded.npz"
 
 
+def run_benchmark(script, *arguments, timeout=600, **env):
+    """Run a benchmark script as a user would, the rnnbench package on its path (``env``: more variables)."""
+    return subprocess.run([sys.executable, script, *arguments], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, PYTHONPATH=str(REPO), **env))
+
+
 def test_report_speed_benchmark_runs():
-    result = subprocess.run(
-        [sys.executable, "benchmarks/report_speed.py", "--variants", "3", "--seeds", "3", "--epochs", "4"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )
+    result = run_benchmark("benchmarks/report_speed.py", "--variants", "3", "--seeds", "3", "--epochs", "4",
+                           timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "3 variants x 3 seeds x 4 epochs" in result.stdout and "total" in result.stdout
 
 
 def test_kernel_speed_benchmark_runs(padded):
-    result = subprocess.run(
-        [sys.executable, "benchmarks/kernel_speed.py", str(padded), "--variants", "lstm",
-         "bilstm64_mask_ed0.3", "--epochs", "2"],
-        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
+    result = run_benchmark("benchmarks/kernel_speed.py", str(padded), "--variants", "lstm", "bilstm64_mask_ed0.3",
+                           "--epochs", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stdout.splitlines() if "ratio to default" in line]
     assert len(lines) == 2 * 7 and all("mean 2..:" in line for line in lines)
@@ -42,11 +43,7 @@ def test_kernel_speed_benchmark_runs(padded):
 
 def test_gpu_speed_benchmark_reads_the_cudnn_path(padded):
     """On this CPU-only machine the cuDNN functions are wrapped but never succeed: 0 calls."""
-    result = subprocess.run(
-        [sys.executable, "benchmarks/gpu_speed.py", str(padded), "--variants", "lstm", "gru",
-         "--epochs", "2"],
-        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
+    result = run_benchmark("benchmarks/gpu_speed.py", str(padded), "--variants", "lstm", "gru", "--epochs", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stdout.splitlines() if "cudnn calls:" in line]
     assert len(lines) == 2, result.stdout
@@ -55,10 +52,7 @@ def test_gpu_speed_benchmark_reads_the_cudnn_path(padded):
 
 
 def test_profile_epoch_benchmark_names_the_recurrence(padded):
-    result = subprocess.run(
-        [sys.executable, "benchmarks/profile_epoch.py", str(padded), "--variant", "lstm"],
-        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
+    result = run_benchmark("benchmarks/profile_epoch.py", str(padded), "--variant", "lstm")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "profiled epoch" in result.stdout and "while" in result.stdout, result.stdout[-2000:]
 
@@ -69,10 +63,7 @@ def run_on_real_reuters(real_reuters, tmp_path, script, *arguments):
 
     (tmp_path / "keras" / "datasets").mkdir(parents=True)
     shutil.copy(real_reuters, tmp_path / "keras" / "datasets" / "reuters.npz")
-    return subprocess.run(
-        [sys.executable, script, *arguments], cwd=REPO, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, PYTHONPATH=str(REPO), KERAS_HOME=str(tmp_path / "keras")),
-    )
+    return run_benchmark(script, *arguments, timeout=900, KERAS_HOME=str(tmp_path / "keras"))
 
 
 @pytest.mark.slow
@@ -109,10 +100,7 @@ def test_distinct_token_prototype_computes_the_fused_lstm(padded):
     weights: its first epoch's losses agree to rounding, so its timing compares like with like."""
     import re
 
-    result = subprocess.run(
-        [sys.executable, "benchmarks/distinct_tokens.py", str(padded), "--epochs", "2"],
-        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
+    result = run_benchmark("benchmarks/distinct_tokens.py", str(padded), "--epochs", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"fused +threads=1: .* mean 2\.\.: ", result.stdout)
     assert re.search(r"distinct threads=1: .* mean 2\.\.: ", result.stdout)
