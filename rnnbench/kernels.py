@@ -15,6 +15,11 @@ slice (``ops.square`` of ``IndexedSlices``); that difference in the optimiser co
 LSTM 3 points of test accuracy over five seeds (docs/performance.md). Under XLA, Keras's Adam
 is fused by the compiler anyway.
 
+The first recurrent layer after the ``Embedding`` here projects each distinct token of a batch
+once instead of each position (``token_product``; a Reuters batch holds five times fewer
+distinct tokens than positions), with the gradient written so that Adam gets the same
+per-position slices as from Keras's product.
+
 ``compile_model`` compiles the training step with XLA on CPU; ``validation_batch_size`` gives a
 larger batch for validation (the validation loss is a mean over rows, whatever the batch).
 """
@@ -32,6 +37,97 @@ def _gpu() -> bool:
     import tensorflow as tf
 
     return bool(tf.config.list_logical_devices("GPU"))
+
+
+TOKENS_ATTRIBUTE = "_rnnbench_tokens"  # set on Embedding's output: (token ids, embedding table)
+DISTINCT_SHARE = 4  # token_product's capacity: one distinct token per 4 positions of a batch
+
+
+@keras.saving.register_keras_serializable(package="rnnbench")
+class Embedding(keras.layers.Embedding):
+    """``keras.layers.Embedding``, whose output also names the token ids and table it was looked up
+    from, so that a fused recurrent layer right after it can project each distinct token once
+    (``token_product``). The same weights, names and output; a layer in between (dropout in
+    training) hands on a new tensor without them, and the layer after multiplies as usual."""
+
+    def call(self, inputs):
+        outputs = super().call(inputs)
+        if self.quantization_mode is None and not self.lora_enabled:
+            try:
+                setattr(outputs, TOKENS_ATTRIBUTE, (inputs, self.embeddings))
+            except AttributeError:  # a tensor type that takes no attributes: the plain product
+                pass
+        return outputs
+
+
+def distinct_tokens(flat, vocabulary: int):
+    """(distinct, inverse, capacity, fits) for a batch's token ids ``flat`` (one dimension):
+    ``distinct[inverse] == flat`` when ``fits``; ``distinct`` has ``capacity`` rows (a quarter of
+    the positions rounded up to 8, at most ``vocabulary``), the distinct tokens in increasing
+    order, then token 0 in rows of no token. ``fits``: the batch has at most ``capacity`` distinct
+    tokens (otherwise the rows past the capacity are dropped)."""
+    import tensorflow as tf
+
+    step = 8 * DISTINCT_SHARE
+    capacity = tf.minimum(vocabulary, (tf.size(flat) + step - 1) // step * 8)
+    present = tf.minimum(tf.math.unsorted_segment_sum(tf.ones_like(flat), flat, vocabulary), 1)
+    numbers = tf.cumsum(present) - 1  # each present token's row among the distinct ones
+    inverse = tf.gather(numbers, flat)
+    distinct = tf.math.unsorted_segment_max(flat, tf.minimum(inverse, capacity), capacity + 1)[:-1]
+    distinct = tf.maximum(distinct, 0)  # an empty row's max is the lowest int32
+    return distinct, inverse, capacity, numbers[-1] < capacity
+
+
+def token_product(embedded, kernel, tokens, table):
+    """``embedded @ kernel`` for ``embedded = table[tokens]`` (batch x time x features), computed
+    once per distinct token of the batch.
+
+    A batch of 50 Reuters documents holds 5,000 token positions but about 900 distinct tokens (39%
+    of its positions are padding), and the product depends on the token alone. This numbers
+    the batch's distinct tokens (a count per vocabulary entry and its running sum: no sort),
+    multiplies only their rows and gathers the products back to the positions. XLA compiles
+    static shapes, so the distinct rows have a fixed capacity (a quarter of the positions, at
+    most the vocabulary); a batch with more distinct tokens than that takes the full product.
+
+    The gradient is written out so that the optimiser sees what it sees after Keras's own
+    product: the embeddings' gradient stays one slice per position (``upstream @ kernelᵀ``,
+    handed back through ``Embedding``'s lookup), because Keras 3's Adam squares each slice of a
+    sparse gradient and summing a token's slices first would change its second moment. Only the
+    forward product and the kernel's gradient (summed per distinct token, then one small
+    product) shrink. The results equal the plain product's to rounding (tests/test_kernels.py).
+    """
+    import tensorflow as tf
+
+    table = tf.stop_gradient(tf.convert_to_tensor(table))
+    vocabulary, features = table.shape
+    flat = tf.reshape(tf.cast(tokens, "int32"), [-1])
+    distinct, inverse, capacity, fits = distinct_tokens(flat, vocabulary)
+
+    def rows():
+        return tf.gather(table, distinct)
+
+    def every_row():
+        return tf.gather(table, flat)
+
+    @tf.custom_gradient
+    def product(embedded, kernel):
+        projected = tf.cond(fits, lambda: tf.gather(tf.matmul(rows(), kernel), inverse),
+                            lambda: tf.matmul(every_row(), kernel))
+
+        def gradient(upstream):
+            def per_token():  # the upstream rows summed per distinct token, then one small product
+                return tf.matmul(rows(), tf.math.unsorted_segment_sum(upstream, inverse, capacity), transpose_a=True)
+
+            kernel_gradient = tf.cond(fits, per_token, lambda: tf.matmul(every_row(), upstream, transpose_a=True))
+            return tf.matmul(upstream, kernel, transpose_b=True), kernel_gradient
+
+        return projected, gradient
+
+    kernel = tf.convert_to_tensor(kernel)
+    projected = product(tf.reshape(embedded, [-1, features]), kernel)
+    projected = tf.reshape(projected, tf.concat([tf.shape(embedded)[:-1], kernel.shape[-1:]], 0))
+    projected.set_shape(embedded.shape[:-1].concatenate(kernel.shape[-1:]))
+    return projected
 
 
 class _Hoisted:
@@ -72,8 +168,12 @@ class _Hoisted:
 
     def _product(self, x, kernel, get_mask, rate, training, time_axis=False):
         """``x @ kernel`` with Keras's dropout masks: one per batch, the same at every step; with
-        recurrent dropout Keras's cells (implementation 1) draw one mask per gate."""
+        recurrent dropout Keras's cells (implementation 1) draw one mask per gate. Embeddings
+        straight from ``Embedding`` are projected once per distinct token (``token_product``)."""
         if not (training and 0.0 < rate < 1.0):
+            source = getattr(x, TOKENS_ATTRIBUTE, None) if time_axis else None
+            if source is not None and not _gpu():
+                return token_product(x, kernel, *source)
             return ops.matmul(x, kernel)
         masks = get_mask(x[:, 0, :] if time_axis else x)
         if getattr(self.cell, "dropout_mask_count", None) is None:
@@ -155,6 +255,11 @@ def _checked(kernel: str) -> str:
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
     return kernel
+
+
+def embedding_layer(kernel: str):
+    """The embedding layer class under a kernel."""
+    return Embedding if _checked(kernel) == "fused" else keras.layers.Embedding
 
 
 def recurrent_layer(kernel: str, keras_name: str):

@@ -56,7 +56,7 @@ def build_model(
     """
     import keras
 
-    from rnnbench.kernels import recurrent_layer
+    from rnnbench.kernels import embedding_layer, recurrent_layer
 
     spec = normalize_spec(variant)
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
@@ -69,7 +69,7 @@ def build_model(
                 x = keras.layers.Dropout(spec["dropout"], name=f"dropout_{index + 1}")(x)
     else:
         cell = recurrent_layer(spec["kernel"], CELLS[spec["cell"]])
-        x = keras.layers.Embedding(num_words, embedding_dim, mask_zero=spec["mask_zero"], name="embedding")(inputs)
+        x = embedding_layer(spec["kernel"])(num_words, embedding_dim, mask_zero=spec["mask_zero"], name="embedding")(inputs)
         if spec["embedding_dropout"]:
             x = keras.layers.Dropout(spec["embedding_dropout"], name="embedding_dropout")(x)
         for index in range(spec["layers"]):
