@@ -3,6 +3,7 @@ plain ``model.fit`` call as the notebook did.
 
     .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --mode loop --threads 1
     .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --mode single --threads 1 --kernel keras
+    .venv/bin/python benchmarks/epoch_time.py data/padded/reuters.npz --threads 1 --token-product off
 
 Prints each epoch's seconds and the mean of epochs 2.. (the first one includes tracing).
 """
@@ -26,7 +27,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--kernel", choices=["fused", "keras"], default="fused",
                         help="how the model is computed (the spec field; rnnbench/kernels.py)")
+    parser.add_argument("--token-product", choices=["on", "off"], default="on",
+                        help="fused: project each distinct token once (the default) or every position")
     args = parser.parse_args()
+    from rnnbench import kernels
+
+    kernels.TOKEN_PRODUCT = args.token_product == "on"
 
     config = yaml.safe_load(open("config.yaml"))
     data = load_padded(args.padded)
@@ -47,7 +53,8 @@ def main() -> None:
         model.fit(data["x_train"], data["y_train"], epochs=args.epochs, batch_size=spec["batch_size"],
                   validation_split=spec["validation_split"], callbacks=[timer], verbose=0,
                   validation_batch_size=kernels.validation_batch_size(args.kernel, spec["batch_size"]))
-    print(f"{args.mode} {args.kernel} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
+    token_product = f" token-product={args.token_product}" if args.kernel == "fused" else ""
+    print(f"{args.mode} {args.kernel}{token_product} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
           f"mean of epochs 2..: {np.mean(seconds[1:]):.2f}")
 
 

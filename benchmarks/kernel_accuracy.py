@@ -62,21 +62,24 @@ def load(results: Path, dataset: str, variants: dict, seeds: list[int],
     return (collect(frames) if frames else pd.DataFrame()), missing
 
 
-def table(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+def table(runs: pd.DataFrame, arms: tuple[str, str] = KERNELS) -> tuple[str, pd.DataFrame]:
+    """A Markdown table comparing the two arms of every variant (rows labelled '<variant> [<arm>]'), and
+    the two-way ANOVA of test accuracy on (variant, arm); ``arms``: (reference, new)."""
+    old, new = arms
     summary = summarize(runs).set_index("variant")
     finals = final_values(runs)
     lines = [
-        "| variant | keras: mean ± std [95% CI] | fused: mean ± std [95% CI] | fused − keras | ε_min fused>keras | "
-        "ε_min keras>fused | fused wins | s/epoch keras → fused |",
+        f"| variant | {old}: mean ± std [95% CI] | {new}: mean ± std [95% CI] | {new} − {old} | ε_min {new}>{old} | "
+        f"ε_min {old}>{new} | {new} wins | s/epoch {old} → {new} |",
         "|---|---|---|---|---|---|---|---|",
     ]
     labels = sorted({variant.rsplit(" [", 1)[0] for variant in summary.index})
     for label in labels:
-        keras_row, fused_row = summary.loc[f"{label} [keras]"], summary.loc[f"{label} [fused]"]
-        pair = finals[finals["variant"].isin([f"{label} [keras]", f"{label} [fused]"])]
+        keras_row, fused_row = summary.loc[f"{label} [{old}]"], summary.loc[f"{label} [{new}]"]
+        pair = finals[finals["variant"].isin([f"{label} [{old}]", f"{label} [{new}]"])]
         pairs = pairwise(pair).set_index(["a", "b"])
-        forward = pairs.loc[(f"{label} [fused]", f"{label} [keras]")]
-        backward = pairs.loc[(f"{label} [keras]", f"{label} [fused]")]
+        forward = pairs.loc[(f"{label} [{new}]", f"{label} [{old}]")]
+        backward = pairs.loc[(f"{label} [{old}]", f"{label} [{new}]")]
 
         def cell(row):
             return (f"{row.accuracy_mean:.3f} ± {row.accuracy_std:.3f} [{row.accuracy_ci_low:.3f}, "
@@ -89,9 +92,9 @@ def table(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
             f"({fused_row.seconds_per_epoch / keras_row.seconds_per_epoch:.2f}×) |"
         )
     finals = finals.assign(
-        base=finals["variant"].str.rsplit(" [", n=1).str[0], kernel=finals["variant"].str.extract(r"\[(\w+)\]$")[0]
+        base=finals["variant"].str.rsplit(" [", n=1).str[0], arm=finals["variant"].str.extract(r"\[([\w-]+)\]$")[0]
     )
-    return "\n".join(lines), importance(finals, ["base", "kernel"])
+    return "\n".join(lines), importance(finals, ["base", "arm"])
 
 
 def main() -> None:
@@ -112,10 +115,15 @@ def main() -> None:
         print("left out:", "; ".join(missing))
     if runs.empty:
         raise SystemExit("no variant has finished runs under both kernels")
-    markdown, anova = table(runs)
+    report(runs)
+
+
+def report(runs: pd.DataFrame, arms: tuple[str, str] = KERNELS) -> None:
+    """Print ``table`` and its ANOVA."""
+    markdown, anova = table(runs, arms)
     print(markdown)
     print()
-    print("Two-way main-effects ANOVA of test accuracy on (variant, kernel), type-II SS:")
+    print(f"Two-way main-effects ANOVA of test accuracy on (variant, arm: {' or '.join(arms)}), type-II SS:")
     print(anova.to_string(index=False))
 
 

@@ -41,6 +41,7 @@ def _gpu() -> bool:
 
 TOKENS_ATTRIBUTE = "_rnnbench_tokens"  # set on Embedding's output: (token ids, embedding table)
 DISTINCT_SHARE = 4  # token_product's capacity: one distinct token per 4 positions of a batch
+TOKEN_PRODUCT = True  # False: every position multiplied, as before (for benchmarks that compare the two)
 
 
 @keras.saving.register_keras_serializable(package="rnnbench")
@@ -52,7 +53,7 @@ class Embedding(keras.layers.Embedding):
 
     def call(self, inputs):
         outputs = super().call(inputs)
-        if self.quantization_mode is None and not self.lora_enabled:
+        if self.quantization_mode is None and not self.lora_enabled and outputs.dtype == self.embeddings.dtype:
             try:
                 setattr(outputs, TOKENS_ATTRIBUTE, (inputs, self.embeddings))
             except AttributeError:  # a tensor type that takes no attributes: the plain product
@@ -172,7 +173,7 @@ class _Hoisted:
         straight from ``Embedding`` are projected once per distinct token (``token_product``)."""
         if not (training and 0.0 < rate < 1.0):
             source = getattr(x, TOKENS_ATTRIBUTE, None) if time_axis else None
-            if source is not None and not _gpu():
+            if source is not None and TOKEN_PRODUCT and not _gpu():
                 return token_product(x, kernel, *source)
             return ops.matmul(x, kernel)
         masks = get_mask(x[:, 0, :] if time_axis else x)
