@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--token-product", choices=["on", "off"], default="on",
                         help="fused: project each distinct token once (the default) or every position")
     args = parser.parse_args()
+    configure_tensorflow(args.threads, 0)  # before Keras comes in with rnnbench.kernels
     from rnnbench import kernels
 
     kernels.TOKEN_PRODUCT = args.token_product == "on"
@@ -42,8 +43,6 @@ def main() -> None:
         _, history, _ = train(data, spec, seed=0, threads=args.threads, verbose=0)
         seconds = history["seconds"].tolist()
     else:
-        configure_tensorflow(args.threads, 0)
-        from rnnbench import kernels
         from rnnbench.models import build_model
 
         model = build_model(spec["variant"], num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],

@@ -26,6 +26,9 @@ ARMS = ("plain", "distinct")
 
 def train_and_score(padded: str, dataset: str, name: str, spec: dict, seed: int, arm: str):
     """One run's tidy rows, labelled '<name> [<arm>]'."""
+    from rnnbench.training import configure_tensorflow
+
+    configure_tensorflow(1, seed)  # before Keras comes in with rnnbench.kernels (train() repeats it)
     from rnnbench import kernels
     from rnnbench.aggregate import tidy_run
     from rnnbench.data import load_padded
