@@ -103,21 +103,19 @@ def token_product(embedded, kernel, tokens, table):
     vocabulary, features = table.shape
     flat = tf.reshape(tf.cast(tokens, "int32"), [-1])
     distinct, inverse, capacity, fits = distinct_tokens(flat, vocabulary)
+    rows = tf.gather(table, distinct)  # the distinct tokens' embeddings, for the product and its gradient
 
-    def rows():
-        return tf.gather(table, distinct)
-
-    def every_row():
-        return tf.gather(table, flat)
+    def every_row():  # the fallback's embeddings, looked up again in its branch: a batch within capacity
+        return tf.gather(table, flat)  # then never needs the Embedding's own lookup, and XLA drops it
 
     @tf.custom_gradient
     def product(embedded, kernel):
-        projected = tf.cond(fits, lambda: tf.gather(tf.matmul(rows(), kernel), inverse),
+        projected = tf.cond(fits, lambda: tf.gather(tf.matmul(rows, kernel), inverse),
                             lambda: tf.matmul(every_row(), kernel))
 
         def gradient(upstream):
             def per_token():  # the upstream rows summed per distinct token, then one small product
-                return tf.matmul(rows(), tf.math.unsorted_segment_sum(upstream, inverse, capacity), transpose_a=True)
+                return tf.matmul(rows, tf.math.unsorted_segment_sum(upstream, inverse, capacity), transpose_a=True)
 
             kernel_gradient = tf.cond(fits, per_token, lambda: tf.matmul(every_row(), upstream, transpose_a=True))
             return tf.matmul(upstream, kernel, transpose_b=True), kernel_gradient
