@@ -16,6 +16,7 @@ test accuracy on (variant, arm). ``--out`` keeps the runs' tidy rows as CSV.
 
 import argparse
 import concurrent.futures
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -58,16 +59,15 @@ def main() -> None:
 
     from kernel_accuracy import report
     from rnnbench.aggregate import collect
+    from rnnbench.config import train_slice
 
     config = yaml.safe_load(args.config.read_text())
     dataset = args.dataset or Path(args.padded).stem
     seeds = args.seeds or config["seeds"]
-    embedding_dim = config["datasets"][dataset]["embedding_dim"]
+    config = {**config, "epochs": args.epochs or config["epochs"]}
     tasks = []
     for name in args.variants:
-        spec = {"variant": config["variants"][name], "embedding_dim": embedding_dim,
-                "epochs": args.epochs or config["epochs"], "batch_size": config["batch_size"],
-                "validation_split": config["validation_split"]}
+        spec = json.loads(train_slice(config, dataset, config["variants"][name]))  # what the train rule gets
         tasks += [(args.padded, dataset, name, spec, seed, arm) for seed in seeds for arm in ARMS]
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive a fork
     with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=1) as pool:
