@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from rnnbench.data import load_padded
-from rnnbench.training import batches, configure_tensorflow, split_validation, validation_batches
+from rnnbench.training import batches, compile_classifier, configure_tensorflow, split_validation, validation_batches
 from timing import epoch_timer
 
 OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused", "pipeline"]
@@ -36,7 +36,6 @@ OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused", "pipeline"]
 def build(spec, data, option):
     import keras
 
-    from rnnbench import kernels
     from rnnbench.models import build_model
 
     kernel = "fused" if option in ("fused", "pipeline") else "keras"
@@ -55,8 +54,7 @@ def build(spec, data, option):
         unrolled = keras.models.clone_model(model, clone_function=clone)
         unrolled.set_weights(model.get_weights())  # the same starting point as the rolled model
         model = unrolled
-    kernels.compile_model(model, kernel, 0.001, xla=True if option == "jit" else None,
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    compile_classifier(model, kernel, 0.001, xla=True if option == "jit" else None)
     return model, kernel
 
 

@@ -19,7 +19,7 @@ import time
 import yaml
 
 from rnnbench.data import load_padded
-from rnnbench.training import batches, configure_tensorflow, split_validation, validation_batches
+from rnnbench.training import batches, compile_classifier, configure_tensorflow, split_validation, validation_batches
 
 
 def summarize(path: str, top: int) -> None:
@@ -55,7 +55,6 @@ def main() -> None:
     configure_tensorflow(args.threads, 0)
     import tensorflow as tf
 
-    from rnnbench import kernels
     from rnnbench.models import build_model
 
     config = yaml.safe_load(open("config.yaml"))
@@ -63,8 +62,7 @@ def main() -> None:
     spec = {**config["variants"][args.variant], "kernel": args.kernel}
     model = build_model(spec, num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                         embedding_dim=256, num_classes=int(data["num_classes"]))
-    kernels.compile_model(model, args.kernel, spec.get("learning_rate", 0.001),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    compile_classifier(model, args.kernel, spec.get("learning_rate", 0.001))
     (x, y), validation = split_validation(data["x_train"], data["y_train"], config["validation_split"])
     batch_size = config["batch_size"]
     validation = validation_batches(validation, args.kernel, batch_size)

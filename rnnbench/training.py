@@ -117,26 +117,71 @@ def split_validation(x, y, validation_split: float):
 
 
 def batches(x, y, batch_size: int):
-    """(x, y) in their order, in batches, as a tf.data pipeline with tf.data's autotuning and
-    default graph rewrites off.
+    """(x, y, weight) in their order, in batches of exactly ``batch_size``, as a tf.data pipeline
+    with tf.data's autotuning and default graph rewrites off.
+
+    Rows have weight 1. A short last batch is filled up with copies of the first rows at weight 0,
+    which ``compile_classifier``'s loss and metrics leave out: the step is compiled once for one
+    batch shape instead of twice. Under XLA each shape is a program of its own, and the last
+    batch's (44 rows on Reuters) cost a variant's first job about 3 s of compilation
+    (docs/performance.md, "P2: one batch shape").
 
     ``model.fit`` on numpy arrays builds a parallel-map pipeline with autotuning on each call;
     on a machine whose cores the training step already fills, its background threads cost an
     LSTM epoch 0.4 s at one thread and, at two, held most epochs to 2.56 s where the step needs
-    1.4 s (docs/performance.md, "the quantum"). The batches are the same either way."""
+    1.4 s (docs/performance.md, "the quantum")."""
     import tensorflow as tf
 
+    x, y = np.asarray(x), np.asarray(y)
+    rows = len(x)
+    if rows == 0:
+        raise ValueError("no rows to batch")
+    fill = np.arange(-rows % batch_size) % rows
+    weights = np.concatenate([np.ones(rows, np.float32), np.zeros(len(fill), np.float32)])
+    x, y = np.concatenate([x, x[fill]]), np.concatenate([y, y[fill]])
     options = tf.data.Options()
     options.autotune.enabled = False
     options.experimental_optimization.apply_default_optimizations = False
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).with_options(options)
+    return tf.data.Dataset.from_tensor_slices((x, y, weights)).batch(batch_size).with_options(options)
 
 
 def validation_batches(validation, kernel: str, batch_size: int):
-    """The validation split as ``model.fit`` gets it: ``batches`` at the kernel's validation batch size."""
+    """The validation split as ``model.fit`` gets it: ``batches`` at the kernel's validation batch
+    size, or in one batch where the split is smaller (one program, and no filling)."""
     from rnnbench.kernels import validation_batch_size
 
-    return batches(*validation, validation_batch_size(kernel, batch_size))
+    return batches(*validation, min(validation_batch_size(kernel, batch_size), len(validation[0])))
+
+
+def compile_classifier(model, kernel: str, learning_rate: float, xla: bool | None = None) -> None:
+    """``kernels.compile_model`` with the loss and metrics a run reports, all weighted by the batches'
+    row weights, so the filled rows of ``batches`` count for nothing: the loss is the mean over the
+    rows of weight 1 (``mean_with_sample_weight``), and ``crossentropy`` and ``accuracy`` are means
+    over them. ``crossentropy`` is the history's loss: Keras's own ``loss`` log weights each batch
+    by its row count, filled rows included. Without row weights (arrays to ``model.fit``) they are
+    Keras's usual means. ``xla``: as for ``kernels.compile_model``."""
+    import keras
+
+    from rnnbench import kernels
+
+    kernels.compile_model(
+        model, kernel, learning_rate, xla,
+        loss=keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"),
+        weighted_metrics=[keras.metrics.SparseCategoricalCrossentropy(name="crossentropy"),
+                          keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+
+
+def epoch_logs(fit_history) -> dict[str, float]:
+    """One epoch's history row (without epoch and seconds) from ``model.fit``'s history, under
+    ``compile_classifier``: loss and val_loss are the weighted crossentropies."""
+    logs = {key: float(values[-1]) for key, values in fit_history.history.items()}
+    return {
+        "loss": logs.get("crossentropy", np.nan),
+        "accuracy": logs.get("accuracy", np.nan),
+        "val_loss": logs.get("val_crossentropy", np.nan),
+        "val_accuracy": logs.get("val_accuracy", np.nan),
+    }
 
 
 def epoch_order(rows: int, seed: int, epoch: int) -> np.ndarray:
@@ -236,7 +281,6 @@ def train(
     import keras
     import tensorflow as tf
 
-    from rnnbench import kernels
     from rnnbench.models import build_model, normalize_spec
 
     started = time.time()
@@ -252,8 +296,7 @@ def train(
     variant = normalize_spec(spec["variant"])
     patience = variant["early_stopping"]
     kernel = variant["kernel"]
-    kernels.compile_model(model, kernel, variant["learning_rate"], loss="sparse_categorical_crossentropy",
-                          metrics=["accuracy"])
+    compile_classifier(model, kernel, variant["learning_rate"])
     checkpoint = Checkpoint(checkpoint_dir, json.dumps({"spec": spec, "seed": seed}, sort_keys=True))
     restored, best = checkpoint.restore(model) or (None, None)
     rows = [] if restored is None else restored.to_dict("records")
@@ -280,11 +323,9 @@ def train(
                 f"epoch {epoch + 1} ran no training step (TensorFlow failed it without raising)"
                 + (f"; if the XLA cache {xla_cache} holds a damaged entry, delete that folder" if xla_cache else "")
             )
-        logs = {key: float(values[-1]) for key, values in fit.history.items()}
-        diverged = not np.isfinite(logs.get("loss", np.nan)) or model.stop_training
-        rows.append(
-            {"epoch": epoch + 1, **{key: logs.get(key, np.nan) for key in HISTORY_COLUMNS[1:-1]}, "seconds": seconds}
-        )
+        logs = epoch_logs(fit)
+        diverged = not np.isfinite(logs["loss"]) or model.stop_training
+        rows.append({"epoch": epoch + 1, **logs, "seconds": seconds})
         if patience and _epochs_since_best(rows) == 0:
             best = model.get_weights()
         checkpoint.save(model, pd.DataFrame(rows, columns=HISTORY_COLUMNS), best)

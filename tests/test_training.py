@@ -44,21 +44,68 @@ def test_same_seed_gives_identical_history_and_metrics(tmp_path):
     assert not first[1][deterministic].equals(other[1][deterministic]), "another seed must change the run"
 
 
-def test_batches_are_the_rows_in_order_without_autotuning():
-    """The pipeline's input: every row once, in the given order, in batches of batch_size with a
-    short last one (as model.fit on arrays with shuffle=False), and no tf.data autotuning."""
+def test_batches_are_the_rows_in_order_then_weightless_fill_without_autotuning():
+    """The pipeline's input: every row once at weight 1, in the given order, in batches of
+    batch_size; the short last batch filled up with copies of the first rows at weight 0 (one
+    batch shape, so one compiled step); no tf.data autotuning."""
     from rnnbench.training import batches
 
     x = np.arange(23 * 3, dtype=np.int32).reshape(23, 3)
     y = np.arange(23, dtype=np.int32) % 4
     dataset = batches(x[::-1], y[::-1], 5)
-    got = [(bx.numpy(), by.numpy()) for bx, by in dataset]
-    assert [len(by) for _, by in got] == [5, 5, 5, 5, 3]
-    np.testing.assert_array_equal(np.concatenate([bx for bx, _ in got]), x[::-1])
-    np.testing.assert_array_equal(np.concatenate([by for _, by in got]), y[::-1])
+    got = [tuple(part.numpy() for part in batch) for batch in dataset]
+    assert [len(by) for _, by, _ in got] == [5, 5, 5, 5, 5]
+    bx, by, bw = (np.concatenate(parts) for parts in zip(*got))
+    np.testing.assert_array_equal(bx, np.concatenate([x[::-1], x[::-1][:2]]))
+    np.testing.assert_array_equal(by, np.concatenate([y[::-1], y[::-1][:2]]))
+    np.testing.assert_array_equal(bw, [1.0] * 23 + [0.0] * 2)
     options = dataset.options()
     assert options.autotune.enabled is False
     assert options.experimental_optimization.apply_default_optimizations is False
+    # Fewer rows than the batch: copies cycle through them; an exact multiple gets no fill.
+    np.testing.assert_array_equal(next(iter(batches(x[:2], y[:2], 5)))[0].numpy(), x[[0, 1, 0, 1, 0]])
+    assert [len(b) for _, b, _ in batches(x[:20], y[:20], 5)] == [5] * 4
+
+
+def test_weightless_fill_changes_neither_the_step_nor_the_logs():
+    """One epoch over 23 rows in batches of 5: filled (as the pipeline does) or with a short last
+    batch (plain Keras, unweighted). The weights after it, the epoch's loss and accuracy and the
+    validation loss and accuracy are the same to rounding, so the fill only saves a compilation.
+    Keras's own ``loss`` log would not be (it weights the filled batch by 5 rows, not 3): the
+    history takes the weighted crossentropy."""
+    import keras
+    import tensorflow as tf
+
+    from rnnbench import kernels
+    from rnnbench.models import build_model
+    from rnnbench.training import batches, compile_classifier, configure_tensorflow, epoch_logs
+
+    configure_tensorflow(1, 0)
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 30, size=(23, 7)).astype(np.int32)
+    y = rng.integers(0, 4, size=23).astype(np.int32)
+    x_val = rng.integers(1, 30, size=(9, 7)).astype(np.int32)
+    y_val = rng.integers(0, 4, size=9).astype(np.int32)
+    spec = {"cell": "lstm", "layers": 1, "units": 6}
+
+    def model_after_one_epoch(filled: bool):
+        keras.utils.set_random_seed(0)
+        model = build_model(spec, num_words=30, maxlen=7, embedding_dim=8, num_classes=4)
+        if filled:
+            compile_classifier(model, "fused", 0.01)
+            fit = model.fit(batches(x, y, 5), validation_data=batches(x_val, y_val, 4), epochs=1, verbose=0, shuffle=False)
+            return model, epoch_logs(fit)
+        kernels.compile_model(model, "fused", 0.01, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        plain = tf.data.Dataset.from_tensor_slices((x, y)).batch(5)
+        fit = model.fit(plain, validation_data=(x_val, y_val), validation_batch_size=4, epochs=1, verbose=0, shuffle=False)
+        return model, {key: float(values[-1]) for key, values in fit.history.items()}
+
+    filled, filled_logs = model_after_one_epoch(True)
+    short, short_logs = model_after_one_epoch(False)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert filled_logs[key] == pytest.approx(short_logs[key], rel=1e-5), key
+    for a, b in zip(filled.get_weights(), short.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_xla_cache_directory_is_per_tensorflow_version_and_cpu(tmp_path):
