@@ -22,6 +22,7 @@ from rnnbench.config import training_rows
 from rnnbench.io import atomic_path
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+FILL_LAST_BATCH = True  # ``batches`` fills a short last batch up; off only in benchmarks/lever_accuracy.py
 
 
 def xla_cache_directory(root) -> Path:
@@ -136,7 +137,7 @@ def batches(x, y, batch_size: int):
     rows = len(x)
     if rows == 0:
         raise ValueError("no rows to batch")
-    fill = np.arange(-rows % batch_size) % rows
+    fill = np.arange(-rows % batch_size if FILL_LAST_BATCH else 0) % rows
     weights = np.concatenate([np.ones(rows, np.float32), np.zeros(len(fill), np.float32)])
     x, y = np.concatenate([x, x[fill]]), np.concatenate([y, y[fill]])
     options = tf.data.Options()

@@ -1,14 +1,19 @@
-"""Is accuracy over seeds unchanged by the token product? Both arms trained here, the report's statistics.
+"""Is accuracy over seeds unchanged by a speed lever? Both arms trained here, the report's statistics.
 
-    KERAS_HOME=… PYTHONPATH=. .venv/bin/python benchmarks/token_accuracy.py data/padded/reuters.npz \
-        --variants lstm gru deep_lstm_orthogonal --seeds 0 1 2 3 4 --epochs 40 --jobs 2
+    KERAS_HOME=… PYTHONPATH=. .venv/bin/python benchmarks/lever_accuracy.py data/padded/reuters.npz \
+        --lever token-product --variants lstm gru deep_lstm_orthogonal --seeds 0 1 2 3 4 --epochs 40 --jobs 2
 
-Trains every (variant, seed) of the config twice with the fused kernel, each run in its own process
-(``--jobs`` at a time, one TensorFlow thread each, as the pipeline's jobs): ``plain`` multiplies every
-token position by the first recurrent layer's input kernel, ``distinct`` projects each distinct token
-of a batch once (``rnnbench.kernels.token_product``, the default). Each run is trained by
-``rnnbench.training.train`` and scored on the test split as the pipeline scores it
-(``rnnbench.training.predict``, ``rnnbench.evaluation.score``). Prints the table of
+Trains every (variant, seed) of the config twice with the fused kernel, once per arm of the lever,
+each run in its own process (``--jobs`` at a time, one TensorFlow thread each, as the pipeline's jobs).
+Levers (the second arm is the pipeline's default):
+
+- ``token-product``: ``plain`` multiplies every token position by the first recurrent layer's input
+  kernel, ``distinct`` projects each distinct token of a batch once (``rnnbench.kernels.token_product``);
+- ``last-batch``: ``short`` trains on a short last batch (44 rows on Reuters), ``filled`` fills it up
+  to the batch size with weightless rows (``rnnbench.training.batches``), one compiled step fewer.
+
+Each run is trained by ``rnnbench.training.train`` and scored on the test split as the pipeline scores
+it (``rnnbench.training.predict``, ``rnnbench.evaluation.score``). Prints the table of
 ``benchmarks/kernel_accuracy.py`` (test accuracy mean ± std and 95% bootstrap CI per arm, ASO ε_min
 both ways, seed-paired wins, seconds per epoch from the runs' histories) and the two-way ANOVA of
 test accuracy on (variant, arm). ``--out`` keeps the runs' tidy rows as CSV.
@@ -22,21 +27,26 @@ from pathlib import Path
 
 import yaml
 
-ARMS = ("plain", "distinct")
+LEVERS = {  # lever: (arms, the module and its switch, on in the second arm)
+    "token-product": (("plain", "distinct"), "rnnbench.kernels", "TOKEN_PRODUCT"),
+    "last-batch": (("short", "filled"), "rnnbench.training", "FILL_LAST_BATCH"),
+}
 
 
-def train_and_score(padded: str, dataset: str, name: str, spec: dict, seed: int, arm: str):
+def train_and_score(padded: str, dataset: str, name: str, spec: dict, seed: int, lever: str, arm: str):
     """One run's tidy rows, labelled '<name> [<arm>]'."""
+    import importlib
+
     from rnnbench.training import configure_tensorflow
 
     configure_tensorflow(1, seed)  # before Keras comes in with rnnbench.kernels (train() repeats it)
-    from rnnbench import kernels
     from rnnbench.aggregate import tidy_run
     from rnnbench.data import load_padded
     from rnnbench.evaluation import score
     from rnnbench.training import predict, train
 
-    kernels.TOKEN_PRODUCT = arm == "distinct"
+    arms, module, switch = LEVERS[lever]
+    setattr(importlib.import_module(module), switch, arm == arms[1])
     data = load_padded(padded)
     model, history, metadata = train(data, spec, seed=seed, threads=1, verbose=0)
     metrics = score(predict(model, data["x_test"]), data["y_test"], int(data["num_classes"]))
@@ -50,6 +60,7 @@ def main() -> None:
     parser.add_argument("padded", help="data/padded/<dataset>.npz from the pad rule")
     parser.add_argument("--dataset", help="its entry in the config (default: the padded file's name)")
     parser.add_argument("--config", type=Path, default=Path("config.yaml"))
+    parser.add_argument("--lever", choices=sorted(LEVERS), default="token-product")
     parser.add_argument("--variants", nargs="+", default=["lstm", "gru"])
     parser.add_argument("--seeds", type=int, nargs="+", help="default: the config's seeds")
     parser.add_argument("--epochs", type=int, help="default: the config's epochs")
@@ -65,16 +76,17 @@ def main() -> None:
     dataset = args.dataset or Path(args.padded).stem
     seeds = args.seeds or config["seeds"]
     config = {**config, "epochs": args.epochs or config["epochs"]}
+    arms = LEVERS[args.lever][0]
     tasks = []
     for name in args.variants:
         spec = json.loads(train_slice(config, dataset, config["variants"][name]))  # what the train rule gets
-        tasks += [(args.padded, dataset, name, spec, seed, arm) for seed in seeds for arm in ARMS]
+        tasks += [(args.padded, dataset, name, spec, seed, args.lever, arm) for seed in seeds for arm in arms]
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive a fork
     with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=1) as pool:
         runs = collect(pool.map(train_and_score, *zip(*tasks)))
     if args.out:
         runs.to_csv(args.out, index=False)
-    report(runs, ARMS)
+    report(runs, arms)
 
 
 if __name__ == "__main__":
