@@ -49,8 +49,8 @@ def test_binary_runs_report_the_positive_class():
 
 
 def test_predictions_of_a_fused_model_match_the_saved_model_loaded_back(tmp_path):
-    """The train job predicts with the model in memory (trained under XLA); the same figures as
-    the saved model.keras loaded back, and the model still trains under XLA afterwards."""
+    """The train job predicts with the model in memory (trained under XLA), eagerly and in chunks; the
+    same figures as the saved model.keras loaded back, and the model still trains under XLA afterwards."""
     import keras
 
     from rnnbench import kernels
@@ -68,6 +68,7 @@ def test_predictions_of_a_fused_model_match_the_saved_model_loaded_back(tmp_path
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(probabilities, loaded.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+    assert np.isfinite(model.fit(x, np.arange(37) % 3, epochs=1, verbose=0).history["loss"][-1])  # still trains
 
 
 def test_predictions_file_is_checked(tmp_path):
