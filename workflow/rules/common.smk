@@ -119,3 +119,26 @@ def raw_file(wildcards):
 
 def study_settings(wildcards):
     return rnnbench_config.report_slice(config, wildcards.study)
+
+
+def stop_rescheduling_timers():
+    """Cancel Snakemake's pending scheduler re-evaluation timers once the workflow is over.
+
+    Snakemake 9's job scheduler starts a 1-s ``threading.Timer`` after each scheduling round (its
+    ``--max-jobs-per-timespan`` re-evaluation, ``_schedule_reevalutation``); the timer is not a daemon
+    thread, so the finished process waits for it: each invocation ended 1.1–1.2 s after its last
+    job (docs/performance.md, "P2: the seconds after the last line"). Nothing is scheduled after
+    the hooks, so the timers have nothing left to do."""
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
+onsuccess:
+    stop_rescheduling_timers()
+
+
+onerror:
+    stop_rescheduling_timers()
