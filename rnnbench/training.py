@@ -123,9 +123,10 @@ def batches(x, y, batch_size: int):
 
     Rows have weight 1. A short last batch is filled up with copies of the first rows at weight 0,
     which ``compile_classifier``'s loss and metrics leave out: the step is compiled once for one
-    batch shape instead of twice. Under XLA each shape is a program of its own, and the last
-    batch's (44 rows on Reuters) cost a variant's first job about 3 s of compilation
-    (docs/performance.md, "P2: one batch shape").
+    batch shape instead of twice. Under XLA each shape is a program of its own: with the last
+    batch's (44 rows on Reuters) and a second validation batch, a variant's first epoch took 6.77 s
+    cold against 4.93 s now (docs/performance.md, "P2: one batch shape, eager predictions, no wait
+    at exit").
 
     ``model.fit`` on numpy arrays builds a parallel-map pipeline with autotuning on each call;
     on a machine whose cores the training step already fills, its background threads cost an
@@ -363,7 +364,7 @@ def train(
 def predict(model, x_test, batch_size: int = 2048) -> np.ndarray:
     """The test rows' class probabilities (rows x classes, float32), computed by calling the model
     eagerly on ``batch_size`` rows at a time: nothing is traced or compiled, which saves a job
-    0.2–0.4 s against ``model.predict`` (docs/performance.md, "P2: the last seconds"), with the same
+    0.2–0.4 s against ``model.predict`` (docs/performance.md, "P2: one batch shape, …"), with the same
     figures as the saved model loaded back predicts (tests/test_evaluation.py)."""
     chunks = [np.asarray(model(x_test[start:start + batch_size], training=False), dtype=np.float32)
               for start in range(0, len(x_test), batch_size)]
