@@ -9,6 +9,8 @@ Prints each epoch's seconds and the mean of epochs 2.. (the first one includes t
 """
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -21,6 +23,7 @@ from timing import epoch_timer
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("padded", help="data/padded/<dataset>.npz from the pad rule")
+    parser.add_argument("--dataset", help="its entry in config.yaml (default: the padded file's name)")
     parser.add_argument("--mode", choices=["loop", "single"], default="loop")
     parser.add_argument("--variant", default="lstm")
     parser.add_argument("--epochs", type=int, default=6)
@@ -35,10 +38,12 @@ def main() -> None:
 
     kernels.TOKEN_PRODUCT = args.token_product == "on"
 
-    config = yaml.safe_load(open("config.yaml"))
+    from rnnbench.config import train_slice
+
+    config = {**yaml.safe_load(open("config.yaml")), "epochs": args.epochs}
     data = load_padded(args.padded)
-    spec = {"variant": {**config["variants"][args.variant], "kernel": args.kernel}, "embedding_dim": 256, "epochs": args.epochs,
-            "batch_size": config["batch_size"], "validation_split": config["validation_split"]}
+    dataset = args.dataset or Path(args.padded).stem
+    spec = json.loads(train_slice(config, dataset, {**config["variants"][args.variant], "kernel": args.kernel}))
     if args.mode == "loop":
         _, history, _ = train(data, spec, seed=0, threads=args.threads, verbose=0)
         seconds = history["seconds"].tolist()

@@ -1,6 +1,7 @@
 """The benchmark scripts still run against the current package (small sizes)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -124,3 +125,13 @@ def test_lever_accuracy_benchmark_trains_both_arms_of_each_lever(padded, tmp_pat
                                                                              values="value")
         assert list(loss.index) == [0, 1]
         assert loss[f"lstm [{arms[1]}]"].to_numpy() == pytest.approx(loss[f"lstm [{arms[0]}]"].to_numpy(), rel=1e-4)
+
+
+def test_epoch_time_benchmark_times_the_pipelines_training_loop(padded):
+    """benchmarks/epoch_time.py builds its run's spec as the train rule does (rnnbench.config.train_slice) and prints
+    each epoch's seconds and the mean of epochs 2.."""
+    result = run_benchmark("benchmarks/epoch_time.py", str(padded), "--dataset", "reuters", "--variant", "lstm",
+                           "--epochs", "2", "--threads", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"^loop fused token-product=on lstm threads=1: epoch seconds \[[\d., ]+\]; mean of epochs 2\.\.: "
+                     r"\d+\.\d\d$", result.stdout, re.M), result.stdout
