@@ -75,21 +75,20 @@ def table(runs: pd.DataFrame, arms: tuple[str, str] = KERNELS) -> tuple[str, pd.
     ]
     labels = sorted({variant.rsplit(" [", 1)[0] for variant in summary.index})
     for label in labels:
-        keras_row, fused_row = summary.loc[f"{label} [{old}]"], summary.loc[f"{label} [{new}]"]
-        pair = finals[finals["variant"].isin([f"{label} [{old}]", f"{label} [{new}]"])]
-        pairs = pairwise(pair).set_index(["a", "b"])
-        forward = pairs.loc[(f"{label} [{new}]", f"{label} [{old}]")]
-        backward = pairs.loc[(f"{label} [{old}]", f"{label} [{new}]")]
+        old_run, new_run = f"{label} [{old}]", f"{label} [{new}]"
+        old_row, new_row = summary.loc[old_run], summary.loc[new_run]
+        pairs = pairwise(finals[finals["variant"].isin([old_run, new_run])]).set_index(["a", "b"])
+        forward, backward = pairs.loc[(new_run, old_run)], pairs.loc[(old_run, new_run)]
 
         def cell(row):
             return (f"{row.accuracy_mean:.3f} ± {row.accuracy_std:.3f} [{row.accuracy_ci_low:.3f}, "
                     f"{row.accuracy_ci_high:.3f}] (n={row.n})")
 
         lines.append(
-            f"| {label} | {cell(keras_row)} | {cell(fused_row)} | {forward.mean_difference:+.3f} | "
+            f"| {label} | {cell(old_row)} | {cell(new_row)} | {forward.mean_difference:+.3f} | "
             f"{forward.eps_min:.2f} | {backward.eps_min:.2f} | {forward.wins}/{forward.paired_seeds} | "
-            f"{keras_row.seconds_per_epoch:.2f} → {fused_row.seconds_per_epoch:.2f} "
-            f"({fused_row.seconds_per_epoch / keras_row.seconds_per_epoch:.2f}×) |"
+            f"{old_row.seconds_per_epoch:.2f} → {new_row.seconds_per_epoch:.2f} "
+            f"({new_row.seconds_per_epoch / old_row.seconds_per_epoch:.2f}×) |"
         )
     finals = finals.assign(
         base=finals["variant"].str.rsplit(" [", n=1).str[0], arm=finals["variant"].str.extract(r"\[([\w-]+)\]$")[0]
