@@ -16,19 +16,16 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Snakemake does not rebuild a deleted intermediate file while everything after it is up to date;
+# naming the runs' files here makes a plain `snakemake` retrain any that went missing. The other
+# studies are never built by default: ask for reports/<study>.html, or `all_studies`.
 rule all:
-    """The default study's deliverables: reports/summary.html, and every model it trains with its
-    test-set probabilities.
-
-    Snakemake does not rebuild a deleted intermediate file while everything after it is up
-    to date; naming the runs' files here makes a plain `snakemake` retrain any that went missing.
-    The sweeps are never built by default: ask for reports/<study>.html, or `all_studies`.
-    """
+    """The default study's report, and every model it trains with its test-set probabilities."""
+    default_target: True
     input:
         "reports/summary.html",
         run_files("summary", "model.keras"),
         run_files("summary", "predictions.npy"),
-    default_target: True
 
 
 rule all_studies:

@@ -3,7 +3,7 @@
     KERAS_BACKEND=torch PYTHONPATH=. python3 benchmarks/gpu_speed.py data/padded/reuters.npz \
         --variants lstm gru deep_lstm_glorot deep_lstm_glorot_rd0.05 --epochs 4
 
-Builds each variant with Keras's own layers (``kernel: keras``: on a GPU the fused kernel's LSTM and
+Builds each variant with Keras's own layers (``engine: keras``: on a GPU the fused engine's LSTM and
 GRU defer to them anyway) and trains it as the notebook did (numpy arrays, batch and validation split
 from config.yaml), under whichever Keras backend is set: it needs no TensorFlow, so it runs on a
 machine that has only PyTorch (``KERAS_BACKEND=torch``) or JAX. The cuDNN path is read, not assumed:
@@ -77,7 +77,7 @@ def main() -> None:
 
     import keras
 
-    from rnnbench import kernels
+    from rnnbench import engines
     from rnnbench.models import build_model
 
     backend = keras.backend.backend()
@@ -87,11 +87,11 @@ def main() -> None:
     data = load_padded(args.padded)
     (x, y), validation = split_validation(data["x_train"], data["y_train"], config["validation_split"])
     for variant in args.variants:
-        spec = {**config["variants"][variant], "kernel": "keras"}
+        spec = {**config["variants"][variant], "engine": "keras"}
         keras.utils.set_random_seed(args.seed)
         model = build_model(spec, num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                             embedding_dim=256, num_classes=int(data["num_classes"]))
-        kernels.compile_model(model, "keras", spec.get("learning_rate", 0.001), xla=False,
+        engines.compile_model(model, "keras", spec.get("learning_rate", 0.001), xla=False,
                               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         for name in calls:
             calls[name] = 0

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/kernel_accuracy.py --results results --dataset reuters --study summary
 
-For each of the study's variants, reads the runs of its spec under ``kernel: keras`` and
-``kernel: fused`` (``results/runs/<dataset>/<spec name>/seed<N>/``, made by the pipeline, e.g.
+For each of the study's variants, reads the runs of its spec under ``engine: keras`` and
+``engine: fused`` (``results/runs/<dataset>/<spec name>/seed<N>/``, made by the pipeline, e.g.
 ``snakemake --cores 2 reports/summary.html`` once per kernel) and prints, as a Markdown table:
 test accuracy mean ± std and 95% bootstrap CI per kernel (``rnnbench.aggregate.summarize``),
 ASO ε_min both ways and seed-paired wins (``rnnbench.stats.pairwise``), and seconds per epoch
@@ -26,7 +26,7 @@ from rnnbench.aggregate import collect, final_values, load_run, summarize, tidy_
 from rnnbench.stats import importance, pairwise
 from rnnbench.studies import spec_name, study_variants
 
-KERNELS = ("keras", "fused")
+ENGINES = ("keras", "fused")
 
 
 def finished(run: Path, started_after: datetime | None) -> bool:
@@ -46,8 +46,8 @@ def load(results: Path, dataset: str, variants: dict, seeds: list[int],
     frames, missing = [], []
     for label, spec in variants.items():
         found = {}
-        for kernel in KERNELS:
-            folder = results / "runs" / dataset / spec_name({**spec, "kernel": kernel})
+        for kernel in ENGINES:
+            folder = results / "runs" / dataset / spec_name({**spec, "engine": kernel})
             runs = [folder / f"seed{seed}" for seed in seeds
                     if finished(folder / f"seed{seed}", started_after if kernel == "fused" else None)]
             found[kernel] = [
@@ -58,11 +58,11 @@ def load(results: Path, dataset: str, variants: dict, seeds: list[int],
         if all(found.values()):
             frames += found["keras"] + found["fused"]
         else:
-            missing.append(f"{label} ({', '.join(k for k in KERNELS if not found[k])} missing)")
+            missing.append(f"{label} ({', '.join(k for k in ENGINES if not found[k])} missing)")
     return (collect(frames) if frames else pd.DataFrame()), missing
 
 
-def table(runs: pd.DataFrame, arms: tuple[str, str] = KERNELS) -> tuple[str, pd.DataFrame]:
+def table(runs: pd.DataFrame, arms: tuple[str, str] = ENGINES) -> tuple[str, pd.DataFrame]:
     """A Markdown table comparing the two arms of every variant (rows labelled '<variant> [<arm>]'), and
     the two-way ANOVA of test accuracy on (variant, arm); ``arms``: (reference, new)."""
     old, new = arms
@@ -117,7 +117,7 @@ def main() -> None:
     report(runs)
 
 
-def report(runs: pd.DataFrame, arms: tuple[str, str] = KERNELS) -> None:
+def report(runs: pd.DataFrame, arms: tuple[str, str] = ENGINES) -> None:
     """Print ``table`` and its ANOVA."""
     markdown, anova = table(runs, arms)
     print(markdown)

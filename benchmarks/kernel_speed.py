@@ -4,11 +4,11 @@
         --variants lstm deep_rnn deep_lstm_glorot --epochs 4 --threads 1
 
 Options (each against the same model built by rnnbench.models.build_model):
-  default   Keras's own layers and Adam (the spec's ``kernel: keras``), model.fit on numpy arrays,
+  default   Keras's own layers and Adam (the spec's ``engine: keras``), model.fit on numpy arrays,
             as the notebook ran it
-  fused     the pipeline's default kernel (``kernel: fused``, rnnbench/kernels.py): input product
+  fused     the pipeline's default kernel (``engine: fused``, rnnbench/engines.py): input product
             hoisted out of the recurrence, XLA, validation batch 256; model.fit on numpy arrays
-  pipeline  ``fused`` fed as the pipeline feeds it: rnnbench.training.batches (tf.data without
+  pipeline  ``fused`` fed as the pipeline feeds it: rnnbench.engines.batches (tf.data without
             autotuning or default rewrites)
   jit       model.compile(jit_compile=True): XLA on CPU
   tfdata    a tf.data pipeline from the arrays: batched and prefetched (rebuilt each epoch in training,
@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from rnnbench.data import load_padded
-from rnnbench.training import batches, compile_classifier, configure_tensorflow, split_validation, validation_batches
+from rnnbench.training import compile_classifier, configure_tensorflow, split_validation
 from timing import epoch_timer
 
 OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused", "pipeline"]
@@ -39,7 +39,7 @@ def build(spec, data, option):
     from rnnbench.models import build_model
 
     kernel = "fused" if option in ("fused", "pipeline") else "keras"
-    spec = {**spec, "kernel": kernel}
+    spec = {**spec, "engine": kernel}
     model = build_model(spec, num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
                         embedding_dim=256, num_classes=int(data["num_classes"]))
     if option == "unroll":
@@ -61,7 +61,7 @@ def build(spec, data, option):
 def epoch_seconds(spec, data, option, epochs, batch_size, validation_split):
     import tensorflow as tf
 
-    from rnnbench.kernels import validation_batch_size
+    from rnnbench.engines import batches, validation_batch_size, validation_batches
 
     (x, y), validation = split_validation(data["x_train"], data["y_train"], validation_split)
     model, kernel = build(spec, data, option)

@@ -3,14 +3,16 @@
     KERAS_HOME=… PYTHONPATH=. .venv/bin/python benchmarks/lever_accuracy.py data/padded/reuters.npz \
         --lever token-product --variants lstm gru deep_lstm_orthogonal --seeds 0 1 2 3 4 --epochs 40 --jobs 2
 
-Trains every (variant, seed) of the config twice with the fused kernel, once per arm of the lever,
+Trains every (variant, seed) of the config twice with the fused engine, once per arm of the lever,
 each run in its own process (``--jobs`` at a time, one TensorFlow thread each, as the pipeline's jobs).
 Levers (the second arm is the pipeline's default):
 
 - ``token-product``: ``plain`` multiplies every token position by the first recurrent layer's input
-  kernel, ``distinct`` projects each distinct token of a batch once (``rnnbench.kernels.token_product``);
-- ``last-batch``: ``short`` trains on a short last batch (44 rows on Reuters), ``filled`` fills it up
-  to the batch size with weightless rows (``rnnbench.training.batches``), one compiled step fewer.
+  kernel, ``distinct`` projects each distinct token of a batch once (``rnnbench.engines.token_product``);
+- ``last-batch``: ``short`` trains on a short last batch, ``filled`` fills it up to the batch size
+  with weightless rows (``rnnbench.engines.batches``), one compiled step fewer.
+
+Each arm is an argument of ``rnnbench.training.train`` (``token_product``, ``fill_last_batch``).
 
 Each run is trained by ``rnnbench.training.train`` and scored on the test split as the pipeline scores
 it (``rnnbench.training.predict``, ``rnnbench.evaluation.score``). Prints the table of
@@ -27,28 +29,25 @@ from pathlib import Path
 
 import yaml
 
-LEVERS = {  # lever: (arms, the module and its switch, on in the second arm)
-    "token-product": (("plain", "distinct"), "rnnbench.kernels", "TOKEN_PRODUCT"),
-    "last-batch": (("short", "filled"), "rnnbench.training", "FILL_LAST_BATCH"),
+LEVERS = {  # lever: (arms, the argument of rnnbench.training.train that is on in the second arm)
+    "token-product": (("plain", "distinct"), "token_product"),
+    "last-batch": (("short", "filled"), "fill_last_batch"),
 }
 
 
 def train_and_score(padded: str, dataset: str, name: str, spec: dict, seed: int, lever: str, arm: str):
     """One run's tidy rows, labelled '<name> [<arm>]'."""
-    import importlib
-
     from rnnbench.training import configure_tensorflow
 
-    configure_tensorflow(1, seed)  # before Keras comes in with rnnbench.kernels (train() repeats it)
+    configure_tensorflow(1, seed)  # before Keras comes in (train() repeats it)
     from rnnbench.aggregate import tidy_run
     from rnnbench.data import load_padded
     from rnnbench.evaluation import score
     from rnnbench.training import predict, train
 
-    arms, module, switch = LEVERS[lever]
-    setattr(importlib.import_module(module), switch, arm == arms[1])
+    arms, argument = LEVERS[lever]
     data = load_padded(padded)
-    model, history, metadata = train(data, spec, seed=seed, threads=1, verbose=0)
+    model, history, metadata = train(data, spec, seed=seed, threads=1, verbose=0, **{argument: arm == arms[1]})
     metrics = score(predict(model, data["x_test"]), data["y_test"], int(data["num_classes"]))
     print(f"{name} [{arm}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f}, "
           f"{history['seconds'].iloc[1:].mean():.2f} s/epoch", flush=True)

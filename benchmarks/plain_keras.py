@@ -4,7 +4,7 @@
 
 The reference that benchmarks/overhead.py compares one pipeline job against. TensorFlow's default
 thread pools, Keras's own layers, Adam, shuffling and validation_split, as in the notebook (the
-pipeline's default ``kernel: fused`` is not used here).
+pipeline's default ``engine: fused`` is not used here).
 """
 
 import argparse
@@ -33,7 +33,7 @@ def main() -> None:
         num_words=dataset["num_words"], maxlen=dataset["maxlen"])
     pad = dict(maxlen=dataset["maxlen"], padding=dataset["padding"])
     x_train, x_test = keras.utils.pad_sequences(x_train, **pad), keras.utils.pad_sequences(x_test, **pad)
-    spec = {**config["variants"][args.variant], "kernel": "keras"}  # Keras's own layers, as the notebook
+    spec = {**config["variants"][args.variant], "engine": "keras"}  # Keras's own layers, as the notebook
     model = build_model(spec, num_words=dataset["num_words"], maxlen=dataset["maxlen"],
                         embedding_dim=dataset["embedding_dim"], num_classes=46)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -35,6 +35,15 @@ class Results:
             finals[axis] = finals["variant"].map(lambda v: self.specs[v][axis])
         return finals
 
+    def engine(self, variant: str) -> str:
+        """The engine that trained the variant's runs (its spec's), which its seconds per epoch depend on."""
+        return self.specs.get(variant, {}).get("engine", "fused")
+
+    @property
+    def engines(self) -> str:
+        """The engines of the shown variants, for labels of cost."""
+        return ", ".join(sorted({self.engine(variant) for variant in self.order}))
+
     @property
     def order(self) -> list[str]:
         return self.summary["variant"].tolist()
@@ -172,7 +181,8 @@ def cost_accuracy(results: Results):
     for _, row in summary.iterrows():
         axes.annotate(row["variant"], (row["seconds_per_epoch"], row["accuracy_mean"]), fontsize=8,
                       xytext=(5, 5), textcoords="offset points")
-    axes.set(xlabel="seconds per epoch (mean over seeds)", ylabel="test accuracy (mean over seeds)")
+    axes.set(xlabel=f"seconds per epoch (mean over seeds; engine: {results.engines})",
+             ylabel="test accuracy (mean over seeds)")
     axes.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
     return figure
 

@@ -19,7 +19,7 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "embedding_dropout": 0.0,
     "learning_rate": 0.001,  # Keras's Adam default, as in the notebook
     "early_stopping": 0,  # patience in epochs on val_loss, best weights restored; 0 = off
-    "kernel": "fused",  # how the model is computed: rnnbench.kernels.KERNELS
+    "engine": "fused",  # how fast the model is computed, not what: rnnbench.engines.ENGINES
 }
 
 
@@ -40,23 +40,24 @@ def build_model(
     maxlen: int,
     embedding_dim: int,
     num_classes: int,
+    token_product: bool = True,
 ):
     """The model that ``variant`` describes.
 
     Recurrent cells follow the notebook: an embedding, ``layers`` stacked recurrent layers
-    (every one but the last returns sequences; kernels keep Keras's glorot_uniform default),
+    (every one but the last returns sequences; input kernels keep Keras's glorot_uniform default),
     softmax over the classes. Optional levers: ``mask_zero`` (padding is skipped),
     ``bidirectional`` (each layer reads both ways; units per direction),
     ``embedding_dropout`` and ``activation`` (``relu`` with an ``identity`` recurrent
-    initializer is Le et al.'s IRNN). ``kernel`` picks how the layers are computed
-    (``rnnbench.kernels``), not what they compute.
+    initializer is Le et al.'s IRNN). ``engine`` picks how the layers are computed
+    (``rnnbench.engines``), not what they compute; ``token_product`` is a lever of the fused engine.
 
     ``cell: bow`` is the non-recurrent baseline: the multi-hot bag of words of the same
     token ids, ``layers`` ReLU layers of ``units`` with ``dropout`` after each, softmax.
     """
     import keras
 
-    from rnnbench.kernels import embedding_layer, recurrent_layer
+    from rnnbench.engines import embedding_layer, recurrent_layer
 
     spec = normalize_spec(variant)
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
@@ -68,8 +69,8 @@ def build_model(
             if spec["dropout"]:
                 x = keras.layers.Dropout(spec["dropout"], name=f"dropout_{index + 1}")(x)
     else:
-        cell = recurrent_layer(spec["kernel"], CELLS[spec["cell"]])
-        x = embedding_layer(spec["kernel"])(num_words, embedding_dim, mask_zero=spec["mask_zero"], name="embedding")(inputs)
+        cell = recurrent_layer(spec["engine"], CELLS[spec["cell"]], token_product)
+        x = embedding_layer(spec["engine"])(num_words, embedding_dim, mask_zero=spec["mask_zero"], name="embedding")(inputs)
         if spec["embedding_dropout"]:
             x = keras.layers.Dropout(spec["embedding_dropout"], name="embedding_dropout")(x)
         for index in range(spec["layers"]):

@@ -61,7 +61,7 @@ def leaderboard(results: Results, positive_class: str | None = None) -> str:
     head = (
         "<tr><th>#</th><th>variant</th><th>test accuracy mean ± std</th><th>95% bootstrap CI</th><th>min</th>"
         f"<th>max</th><th>n</th><th>macro-F1</th>{extra}<th>validation accuracy</th><th>notebook (1 run)</th><th>vs best</th><th>parameters</th>"
-        "<th>s/epoch</th><th>training s</th><th>peak memory MB</th></tr>"
+        "<th>engine</th><th>s/epoch</th><th>training s</th><th>peak memory MB</th></tr>"
     )
     rows = []
     for rank, row in enumerate(results.summary.itertuples(index=False), start=1):
@@ -83,7 +83,8 @@ def leaderboard(results: Results, positive_class: str | None = None) -> str:
             f"<td>{_fmt(row.macro_f1_mean)}</td>"
             + ("".join(f"<td>{_fmt(getattr(row, c))}</td>" for c in POSITIVE_COLUMNS) if binary else "")
             + f"<td>{_fmt(row.val_accuracy_mean)}</td><td>{_fmt(row.notebook_accuracy, missing='')}</td>"
-            f"<td>{status}</td><td>{int(row.parameters):,}</td><td>{_fmt(row.seconds_per_epoch, 2)}</td>"
+            f"<td>{status}</td><td>{int(row.parameters):,}</td><td>{html.escape(results.engine(row.variant))}</td>"
+            f"<td>{_fmt(row.seconds_per_epoch, 2)}</td>"
             f"<td>{_fmt(row.train_seconds, 0)}</td><td>{_fmt(getattr(row, 'peak_rss_mb', float('nan')), 0)}</td></tr>"
         )
     return f'<table class="leaderboard">{head}{"".join(rows)}</table>'
@@ -241,6 +242,9 @@ def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | 
         "data sha256": "; ".join(f"{k}: {v['sha256']}" for k, v in sorted(settings["datasets"].items())),
         "config hash": "sha256 " + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
         "training device": distinct("device"),
+        "engines (XLA)": ", ".join(sorted({f"{engine} ({'XLA' if xla else 'no XLA'})"
+                                            for engine, xla in metadata[["engine", "xla"]].dropna().itertuples(index=False)}))
+        if {"engine", "xla"} <= set(metadata) else "n/a",
         "threads per job": distinct("threads"),
         "hosts": distinct("host"),
         "SLURM jobs": distinct("slurm_job_id") or "none",

@@ -50,7 +50,7 @@ def spec_name(spec: Mapping[str, Any]) -> str:
         "embedding_dropout": lambda v: f"ed{_number(v)}",
         "learning_rate": lambda v: f"lr{_number(v)}",
         "early_stopping": lambda v: f"es{v}",
-        "kernel": lambda v: v,
+        "engine": lambda v: v,
     }
     for key, token in optional.items():
         if spec[key] != SPEC_DEFAULTS[key]:

@@ -22,7 +22,6 @@ from rnnbench.config import training_rows
 from rnnbench.io import atomic_path
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-FILL_LAST_BATCH = True  # ``batches`` fills a short last batch up; off only in benchmarks/lever_accuracy.py
 
 
 def xla_cache_directory(root) -> Path:
@@ -100,7 +99,7 @@ def _without(package: str):
     """Make ``import package`` fail inside the block, unless it is imported already.
 
     Keras imports matplotlib.pyplot, if installed, for an image-gallery helper that no job uses:
-    0.3 s of each job's start (docs/performance.md). Afterwards the package imports as usual."""
+    a noticeable part of each job's start. Afterwards the package imports as usual."""
     hidden = package not in sys.modules
     if hidden:
         sys.modules[package] = None  # the import system's own "not importable" mark
@@ -117,57 +116,19 @@ def split_validation(x, y, validation_split: float):
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
-def batches(x, y, batch_size: int):
-    """(x, y, weight) in their order, in batches of exactly ``batch_size``, as a tf.data pipeline
-    with tf.data's autotuning and default graph rewrites off.
-
-    Rows have weight 1. A short last batch is filled up with copies of the first rows at weight 0,
-    which ``compile_classifier``'s loss and metrics leave out: the step is compiled once for one
-    batch shape instead of twice. Under XLA each shape is a program of its own: with the last
-    batch's (44 rows on Reuters) and a second validation batch, a variant's first epoch took 6.77 s
-    cold against 4.93 s now (docs/performance.md, "P2: one batch shape, eager predictions, no wait
-    at exit").
-
-    ``model.fit`` on numpy arrays builds a parallel-map pipeline with autotuning on each call;
-    on a machine whose cores the training step already fills, its background threads cost an
-    LSTM epoch 0.4 s at one thread and, at two, held most epochs to 2.56 s where the step needs
-    1.4 s (docs/performance.md, "the quantum")."""
-    import tensorflow as tf
-
-    x, y = np.asarray(x), np.asarray(y)
-    rows = len(x)
-    if rows == 0:
-        raise ValueError("no rows to batch")
-    fill = np.arange(-rows % batch_size if FILL_LAST_BATCH else 0) % rows
-    weights = np.concatenate([np.ones(rows, np.float32), np.zeros(len(fill), np.float32)])
-    x, y = np.concatenate([x, x[fill]]), np.concatenate([y, y[fill]])
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    options.experimental_optimization.apply_default_optimizations = False
-    return tf.data.Dataset.from_tensor_slices((x, y, weights)).batch(batch_size).with_options(options)
-
-
-def validation_batches(validation, kernel: str, batch_size: int):
-    """The validation split as ``model.fit`` gets it: ``batches`` at the kernel's validation batch
-    size, or in one batch where the split is smaller (one program, and no filling)."""
-    from rnnbench.kernels import validation_batch_size
-
-    return batches(*validation, min(validation_batch_size(kernel, batch_size), len(validation[0])))
-
-
-def compile_classifier(model, kernel: str, learning_rate: float, xla: bool | None = None) -> None:
-    """``kernels.compile_model`` with the loss and metrics a run reports, all weighted by the batches'
-    row weights, so the filled rows of ``batches`` count for nothing: the loss is the mean over the
-    rows of weight 1 (``mean_with_sample_weight``), and ``crossentropy`` and ``accuracy`` are means
-    over them. ``crossentropy`` is the history's loss: Keras's own ``loss`` log weights each batch
-    by its row count, filled rows included. Without row weights (arrays to ``model.fit``) they are
-    Keras's usual means. ``xla``: as for ``kernels.compile_model``."""
+def compile_classifier(model, engine: str, learning_rate: float, xla: bool | None = None) -> None:
+    """``engines.compile_model`` with the loss and metrics a run reports, all weighted by the batches'
+    row weights, so the filled rows of ``engines.batches`` count for nothing: the loss is the mean
+    over the rows of weight 1 (``mean_with_sample_weight``), and ``crossentropy`` and ``accuracy``
+    are means over them. ``crossentropy`` is the history's loss: Keras's own ``loss`` log weights
+    each batch by its row count, filled rows included. Without row weights (arrays to ``model.fit``)
+    they are Keras's usual means. ``xla``: as for ``engines.compile_model``."""
     import keras
 
-    from rnnbench import kernels
+    from rnnbench import engines
 
-    kernels.compile_model(
-        model, kernel, learning_rate, xla,
+    engines.compile_model(
+        model, engine, learning_rate, xla,
         loss=keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"),
         weighted_metrics=[keras.metrics.SparseCategoricalCrossentropy(name="crossentropy"),
                           keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -268,6 +229,8 @@ def train(
     checkpoint_dir=None,
     xla_cache=None,
     verbose: int = 2,
+    token_product: bool = True,
+    fill_last_batch: bool = True,
 ):
     """Train the model that ``spec`` describes; return (model, history frame, metadata).
 
@@ -277,12 +240,15 @@ def train(
     split is never seen here. With ``checkpoint_dir``, every finished epoch is checkpointed there
     and a later call resumes from the last one; the result is the same as an uninterrupted
     run, bit for bit on CPU. Training that produces a NaN loss stops and is marked diverged.
-    ``xla_cache``: see ``configure_tensorflow``. Keras's progress goes to stdout.
+    ``xla_cache``: see ``configure_tensorflow``. ``token_product`` and ``fill_last_batch``: the
+    fused engine's levers (``rnnbench.engines``), on unless a benchmark compares them. Keras's
+    progress goes to stdout.
     """
     configure_tensorflow(threads, seed, xla_cache)
     import keras
     import tensorflow as tf
 
+    from rnnbench.engines import batches, uses_xla, validation_batches
     from rnnbench.models import build_model, normalize_spec
 
     started = time.time()
@@ -294,11 +260,12 @@ def train(
         maxlen=x_train.shape[1],
         embedding_dim=spec["embedding_dim"],
         num_classes=int(data["num_classes"]),
+        token_product=token_product,
     )
     variant = normalize_spec(spec["variant"])
     patience = variant["early_stopping"]
-    kernel = variant["kernel"]
-    compile_classifier(model, kernel, variant["learning_rate"])
+    engine = variant["engine"]
+    compile_classifier(model, engine, variant["learning_rate"])
     checkpoint = Checkpoint(checkpoint_dir, json.dumps({"spec": spec, "seed": seed}, sort_keys=True))
     restored, best = checkpoint.restore(model) or (None, None)
     rows = [] if restored is None else restored.to_dict("records")
@@ -306,7 +273,7 @@ def train(
     if resumed_from:
         print(f"resuming after epoch {resumed_from} from {checkpoint.directory}")
     diverged = any(not np.isfinite(row["loss"]) for row in rows)
-    validation = validation_batches(validation, kernel, spec["batch_size"])
+    validation = validation_batches(validation, engine, spec["batch_size"], fill_last_batch)
     for epoch in range(len(rows), spec["epochs"]):
         if diverged or (patience and _epochs_since_best(rows) >= patience):
             break
@@ -316,7 +283,7 @@ def train(
         steps = _step_counter()
         start = time.perf_counter()
         fit = model.fit(
-            batches(x_fit[order], y_fit[order], spec["batch_size"]), epochs=1, shuffle=False,
+            batches(x_fit[order], y_fit[order], spec["batch_size"], fill_last_batch), epochs=1, shuffle=False,
             validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN(), steps], verbose=verbose,
         )
         seconds = time.perf_counter() - start
@@ -345,6 +312,8 @@ def train(
         "resumed_after_epoch": resumed_from,
         "train_rows": len(x_fit),
         "validation_rows": len(x_train) - len(x_fit),
+        "engine": engine,
+        "xla": uses_xla(model),
         "threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -363,9 +332,8 @@ def train(
 
 def predict(model, x_test, batch_size: int = 2048) -> np.ndarray:
     """The test rows' class probabilities (rows x classes, float32), computed by calling the model
-    eagerly on ``batch_size`` rows at a time: nothing is traced or compiled, which saves a job
-    0.2–0.4 s against ``model.predict`` (docs/performance.md, "P2: one batch shape, …"), with the same
-    figures as the saved model loaded back predicts (tests/test_evaluation.py)."""
+    eagerly on ``batch_size`` rows at a time: nothing is traced or compiled, which is quicker than
+    ``model.predict`` for one pass."""
     chunks = [np.asarray(model(x_test[start:start + batch_size], training=False), dtype=np.float32)
               for start in range(0, len(x_test), batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0, model.output_shape[-1]), np.float32)

@@ -19,5 +19,5 @@ metadata = pd.read_csv(snakemake.input.metadata)
 results = [load_results(snakemake.input, dataset, settings) for dataset in datasets]
 names = list(FIGURES) + (list(SWEEP_FIGURES) if settings["axes"] else [])
 figures = {d: {name: Path(snakemake.input[f"{d}_{name}"]) for name in names} for d in datasets}
-html = render(results, figures, settings, provenance(settings, metadata, snakemake.params.repo), metadata)
+html = render(results, figures, settings, provenance(settings, metadata, Path(snakemake.scriptdir).parent), metadata)
 write_text(html, snakemake.output[0])

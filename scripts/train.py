@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.config import check_batch_size, training_rows
 from rnnbench.data import load_padded
+from rnnbench.engines import to_keras
 from rnnbench.io import atomic_path, exit_now, log_to, write_csv, write_json, write_npy
 from rnnbench.training import predict, train, xla_cache_directory
 
@@ -32,7 +33,7 @@ model, history, metadata = train(
     checkpoint_dir=checkpoint_dir, xla_cache=xla_cache_directory(".cache"),
 )
 with atomic_path(snakemake.output.model) as tmp:
-    model.save(tmp)
+    to_keras(model).save(tmp)  # Keras's own layer classes: loads with plain Keras
 write_npy(predict(model, data["x_test"]), snakemake.output.predictions)
 write_csv(history, snakemake.output.history)
 write_json(dict(metadata, spec=spec), snakemake.output.metadata)

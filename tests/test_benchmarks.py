@@ -98,9 +98,10 @@ def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
 
 def test_lever_accuracy_benchmark_trains_both_arms_of_each_lever(padded, tmp_path):
     """benchmarks/lever_accuracy.py trains every seed with each arm of a lever, in worker processes, and prints the
-    report's statistics; both arms train the same function (first-epoch losses equal to rounding). Every lever's
-    switch exists (a renamed one would silently leave both arms the same); one lever is trained, to keep this short."""
-    import importlib
+    report's statistics; both arms train the same function (first-epoch losses equal to rounding). Every lever is an
+    argument of rnnbench.training.train, on by default (a renamed one would fail the call); one lever is trained,
+    to keep this short."""
+    import inspect
     import sys
 
     import pandas as pd
@@ -110,8 +111,11 @@ def test_lever_accuracy_benchmark_trains_both_arms_of_each_lever(padded, tmp_pat
         from lever_accuracy import LEVERS
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
-    for _, module, switch in LEVERS.values():
-        assert getattr(importlib.import_module(module), switch) is True, (module, switch)
+    from rnnbench.training import train
+
+    defaults = {name: p.default for name, p in inspect.signature(train).parameters.items()}
+    for _, argument in LEVERS.values():
+        assert defaults[argument] is True, argument
     for lever, arms in (("last-batch", ("short", "filled")),):
         rows = tmp_path / f"{lever}.csv"
         result = run_benchmark("benchmarks/lever_accuracy.py", str(padded), "--dataset", "reuters", "--lever", lever,

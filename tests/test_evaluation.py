@@ -53,13 +53,13 @@ def test_predictions_of_a_fused_model_match_the_saved_model_loaded_back(tmp_path
     same figures as the saved model.keras loaded back, and the model still trains under XLA afterwards."""
     import keras
 
-    from rnnbench import kernels
+    from rnnbench import engines
     from rnnbench.models import build_model
 
     keras.utils.set_random_seed(0)
     model = build_model({"cell": "lstm", "layers": 2, "units": 4}, num_words=30, maxlen=9, embedding_dim=8,
                         num_classes=3)
-    kernels.compile_model(model, "fused", 0.01, loss="sparse_categorical_crossentropy")
+    engines.compile_model(model, "fused", 0.01, loss="sparse_categorical_crossentropy")
     x = np.random.default_rng(0).integers(1, 30, size=(37, 9))
     model.fit(x, np.arange(37) % 3, epochs=1, verbose=0)
     assert model.jit_compile

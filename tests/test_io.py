@@ -52,7 +52,7 @@ def test_without_hides_a_package_for_the_block_only(tmp_path):
 def test_a_job_process_does_not_import_matplotlib():
     """configure_tensorflow imports Keras without its pyplot import (0.3 s of every job's start)."""
     code = ("import sys; from rnnbench.training import configure_tensorflow; configure_tensorflow(1, 0); "
-            "import keras, rnnbench.kernels; print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
+            "import keras, rnnbench.engines; print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"

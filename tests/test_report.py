@@ -81,7 +81,8 @@ def test_leaderboard_equals_recomputation_from_runs_csv(finished_tiny_run):
     assert len(rows) == len(expected)
     means = []
     for row in rows:
-        rank, variant, mean_std, ci, low, high, n, f1, val, notebook, status, params, spe, train_s, peak = row["cells"]
+        rank, variant, mean_std, ci, low, high, n, f1, val, notebook, status, params, engine, spe, train_s, peak = row["cells"]
+        assert engine == "fused", "the engine whose seconds per epoch are shown"
         e = expected.loc[variant]
         assert numbers(mean_std) == pytest.approx([e["mean"], e["std"]], abs=5e-4)
         assert numbers(ci) == pytest.approx([e["low"], e["high"]], abs=5e-4)

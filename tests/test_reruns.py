@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import TINY_VARIANTS, Workflow, run_dir, run_name
+from tests.test_provenance import rule_scripts
 
 pytestmark = pytest.mark.slow
 
@@ -107,15 +108,130 @@ def test_added_variant_runs_only_its_jobs(copy):
     assert planned_jobs(copy) == training([gru], [0, 1]) | DOWNSTREAM
 
 
-@pytest.mark.parametrize("path", ["rnnbench/report.py", "scripts/report.py"])
-def test_report_code_edited_reruns_only_the_report(copy, path):
-    with open(copy.root / path, "a") as handle:
+def test_report_script_edited_reruns_only_the_report(copy):
+    """A script is Snakemake's to track: any edit to it (by its modification time) reruns its rule."""
+    with open(copy.root / "scripts" / "report.py", "a") as handle:
         handle.write("\n# an edit\n")
-    touch(copy.root / path)
+    touch(copy.root / "scripts" / "report.py")
     assert planned_jobs(copy) == {("report", "study=summary")}
+
+
+# --- Code edits: each rule's code param is derived from what its script imports (rnnbench.provenance).
+
+def rule_graph(workflow: Workflow) -> dict[str, set[str]]:
+    """Rule -> the rules right after it in the default target's DAG (``snakemake --rulegraph``)."""
+    dot = workflow.run("--rulegraph", "--forceall").stdout
+    names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.MULTILINE))
+    after = {name: set() for name in names.values()}
+    for source, target in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.MULTILINE):
+        after[names[source]].add(names[target])
+    return after
+
+
+def with_downstream(rules: set[str], after: dict[str, set[str]]) -> set[str]:
+    found, pending = set(), set(rules)
+    while pending:
+        rule = pending.pop()
+        if rule not in found:
+            found.add(rule)
+            pending |= after.get(rule, set())
+    return found - {"all"}
+
+
+def planned_rules(workflow: Workflow) -> set[str]:
+    return {rule for rule, _ in planned_jobs(workflow)}
+
+
+def package_modules(root) -> list[str]:
+    return sorted(f"rnnbench.{path.stem}".removesuffix(".__init__") for path in (root / "rnnbench").glob("*.py"))
+
+
+def module_file(root, module: str):
+    from rnnbench.provenance import module_path
+
+    return module_path(module, root)
+
+
+def test_a_code_edit_reruns_exactly_the_rules_whose_scripts_import_the_module(copy):
+    """For every module of the package: a real code edit plans every rule whose script imports it,
+    directly or not, and what follows those; no other rule."""
+    from rnnbench.provenance import script_modules
+
+    root = copy.root
+    after = rule_graph(copy)
+    scripts = {rule: script for rule, script in rule_scripts(root).items() if rule in after}
+    assert set(scripts) == set(after) - {"all"}
+    imports = {rule: set(script_modules(root / "scripts" / f"{script}.py", root)) for rule, script in scripts.items()}
+    modules = package_modules(root)
+    assert all(imports.values()) and "rnnbench.training" in imports["train"] and "rnnbench.report" in imports["figures"]
+    for module in modules:
+        path = module_file(root, module)
+        original = path.read_text()
+        path.write_text(original + "\n_AN_EDIT = 1\n")
+        try:
+            expected = with_downstream({rule for rule, names in imports.items() if module in names}, after)
+            assert planned_rules(copy) == expected, module
+        finally:
+            path.write_text(original)
+    assert planned_jobs(copy) == set()
+
+
+def test_comments_docstrings_and_formatting_rerun_nothing(copy):
+    """Every module at once: a comment, a docstring, blank lines and a reformatted line; nothing to do."""
+    root = copy.root
+    for module in package_modules(root):
+        path = module_file(root, module)
+        text = path.read_text()
+        if text.startswith('"""'):
+            text = '"""An edited docstring.\n\n' + text[3:]
+        text = text.replace("\ndef ", "\n\n# a comment\ndef ", 1).replace("):\n    \"\"\"", "):\n    \"\"\"Edited. ", 1)
+        path.write_text(text + "\n\n# the end\n")
+        touch(path)
+    assert planned_jobs(copy) == set()
 
 
 @pytest.mark.parametrize("name", ["model.keras", "predictions.npy"])
 def test_deleted_model_reruns_only_its_run_and_what_follows(copy, name):
     (run_dir(copy.root, TINY_VARIANTS["deep_rnn"], 1) / name).unlink()
     assert planned_jobs(copy) == training(["deep_rnn"], [1]) | DOWNSTREAM
+
+
+PREVIOUS_VERSION = "1adca97"  # the last commit whose rules listed their modules by hand
+
+
+def test_a_study_finished_by_the_previous_version_stays_current_after_the_upgrade_line(tmp_path):
+    """The README's upgrade line: a tiny study finished by the previous version, then the current
+    code copied over it, plans every job until ``snakemake --touch`` records the new params once;
+    afterwards nothing is planned and no run was retrained."""
+    import subprocess
+
+    from tests.conftest import REPO, WORKFLOW_FILES, make_tiny_workflow
+
+    if subprocess.run(["git", "cat-file", "-e", f"{PREVIOUS_VERSION}^{{commit}}"], cwd=REPO).returncode:
+        pytest.skip(f"this checkout lacks commit {PREVIOUS_VERSION}")
+    workflow = make_tiny_workflow(tmp_path)
+    config = (workflow.root / "config.yaml").read_text()
+    for name in WORKFLOW_FILES:
+        path = workflow.root / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    archive = subprocess.run(["git", "archive", PREVIOUS_VERSION, *WORKFLOW_FILES], cwd=REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(workflow.root)], input=archive.stdout, check=True)
+    (workflow.root / "config.yaml").write_text(config)
+    assert (workflow.root / "rnnbench" / "kernels.py").exists()  # the previous version indeed
+    workflow.run("--cores", "2")
+    models = {path: path.read_bytes() for path in (workflow.root / "results" / "runs").rglob("model.keras")}
+    assert len(models) == 4
+
+    for name in WORKFLOW_FILES:  # the upgrade: the current code over the finished study
+        path = workflow.root / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, path, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, path)
+    (workflow.root / "config.yaml").write_text(config)
+    assert {rule for rule, _ in planned_jobs(workflow)} >= {"train", "evaluate", "report"}
+    workflow.run("--cores", "1", "--touch")
+    assert planned_jobs(workflow) == set()
+    assert {path: path.read_bytes() for path in models} == models

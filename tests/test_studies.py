@@ -24,7 +24,7 @@ def test_spec_names_are_readable_and_encode_every_field():
     assert spec_name({"cell": "gru", "layers": 1, "units": 32, "bidirectional": True, "mask_zero": True,
                       "embedding_dropout": 0.3, "learning_rate": 0.003, "early_stopping": 5,
                       "activation": "relu"}) == "gru-l1-u32-orth-d0-rd0-relu-bi-mask-ed0.3-lr0.003-es5"
-    assert spec_name({"cell": "lstm", "layers": 1, "units": 32, "kernel": "keras"}) == "lstm-l1-u32-orth-d0-rd0-keras"
+    assert spec_name({"cell": "lstm", "layers": 1, "units": 32, "engine": "keras"}) == "lstm-l1-u32-orth-d0-rd0-keras"
     assert spec_name({"cell": "bow", "layers": 1, "units": 512, "dropout": 0.5}) == "bow-l1-u512-d0.5"
     # defaults written out, ints for floats and key order do not change a spec
     assert spec_name({"units": 32, "layers": 1, "cell": "lstm", "dropout": 0}) == spec_name(
@@ -35,7 +35,7 @@ def test_every_field_changes_the_name():
     base = {"cell": "lstm", "layers": 1, "units": 32}
     changes = {"cell": "gru", "layers": 2, "units": 33, "recurrent_initializer": "he_normal", "dropout": 0.1,
                "recurrent_dropout": 0.1, "activation": "relu", "bidirectional": True, "mask_zero": True,
-               "embedding_dropout": 0.1, "learning_rate": 0.01, "early_stopping": 3, "kernel": "keras"}
+               "embedding_dropout": 0.1, "learning_rate": 0.01, "early_stopping": 3, "engine": "keras"}
     assert set(changes) == {"cell", "layers", "units"} | set(SPEC_DEFAULTS)
     names = {spec_name(base)} | {spec_name(dict(base, **{key: value})) for key, value in changes.items()}
     assert len(names) == 1 + len(changes)

@@ -48,7 +48,7 @@ def test_batches_are_the_rows_in_order_then_weightless_fill_without_autotuning()
     """The pipeline's input: every row once at weight 1, in the given order, in batches of
     batch_size; the short last batch filled up with copies of the first rows at weight 0 (one
     batch shape, so one compiled step); no tf.data autotuning."""
-    from rnnbench.training import batches
+    from rnnbench.engines import batches
 
     x = np.arange(23 * 3, dtype=np.int32).reshape(23, 3)
     y = np.arange(23, dtype=np.int32) % 4
@@ -65,6 +65,8 @@ def test_batches_are_the_rows_in_order_then_weightless_fill_without_autotuning()
     # Fewer rows than the batch: copies cycle through them; an exact multiple gets no fill.
     np.testing.assert_array_equal(next(iter(batches(x[:2], y[:2], 5)))[0].numpy(), x[[0, 1, 0, 1, 0]])
     assert [len(b) for _, b, _ in batches(x[:20], y[:20], 5)] == [5] * 4
+    # Without the fill (a benchmark's arm), the last batch is short.
+    assert [len(b) for _, b, _ in batches(x, y, 5, fill=False)] == [5] * 4 + [3]
 
 
 def test_weightless_fill_changes_neither_the_step_nor_the_logs():
@@ -76,9 +78,10 @@ def test_weightless_fill_changes_neither_the_step_nor_the_logs():
     import keras
     import tensorflow as tf
 
-    from rnnbench import kernels
+    from rnnbench import engines
     from rnnbench.models import build_model
-    from rnnbench.training import batches, compile_classifier, configure_tensorflow, epoch_logs
+    from rnnbench.engines import batches
+    from rnnbench.training import compile_classifier, configure_tensorflow, epoch_logs
 
     configure_tensorflow(1, 0)
     rng = np.random.default_rng(3)
@@ -95,7 +98,7 @@ def test_weightless_fill_changes_neither_the_step_nor_the_logs():
             compile_classifier(model, "fused", 0.01)
             fit = model.fit(batches(x, y, 5), validation_data=batches(x_val, y_val, 4), epochs=1, verbose=0, shuffle=False)
             return model, epoch_logs(fit)
-        kernels.compile_model(model, "fused", 0.01, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        engines.compile_model(model, "fused", 0.01, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         plain = tf.data.Dataset.from_tensor_slices((x, y)).batch(5)
         fit = model.fit(plain, validation_data=(x_val, y_val), validation_batch_size=4, epochs=1, verbose=0, shuffle=False)
         return model, {key: float(values[-1]) for key, values in fit.history.items()}

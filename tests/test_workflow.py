@@ -47,15 +47,12 @@ def test_end_to_end_tiny_study(finished_tiny_run):
 
 def test_metrics_are_those_of_the_saved_model(finished_tiny_run):
     """evaluate scores the probabilities the train job wrote; they are the saved model's own."""
-    import importlib
-
     import keras
     import numpy as np
 
     from rnnbench.data import load_padded
     from rnnbench.evaluation import score
 
-    importlib.import_module("rnnbench.kernels")  # registers the fused layers for load_model
     root = finished_tiny_run.root
     data = load_padded(root / "data" / "padded" / "reuters.npz")
     for spec in TINY_VARIANTS.values():
@@ -81,6 +78,18 @@ def test_snakemake_report_has_figures_and_provenance(finished_tiny_run):
 def test_lint_is_clean(workflow):
     result = workflow.run("--lint")
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+def test_snakefmt_is_clean():
+    """The Snakefile and every rule file are formatted as the pinned snakefmt formats them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    snakefmt = str(Path(sys.executable).with_name("snakefmt"))
+    result = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/rules/"], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_snakemake_exits_promptly_after_its_last_job(tiny_workflow):

@@ -5,21 +5,21 @@ rule aggregate:
         histories=study_run_files("history.csv"),
         metrics=study_run_files("metrics.json"),
         metadata=study_run_files("run.json"),
-        code=code("aggregate"),
     output:
         runs=f"{STUDY_DIR}/runs.csv",
         summary=f"{STUDY_DIR}/summary.csv",
         confusion=f"{STUDY_DIR}/confusion.csv",
         metadata=f"{STUDY_DIR}/run_metadata.csv",
+    log:
+        "logs/aggregate/{study}.log",
+    conda:
+        "../envs/rnnbench.yaml"
     params:
         runs=lambda wildcards: study_runs(wildcards.study),
         notebook=lambda wildcards: rnnbench_config.canonical(
             rnnbench_config.study_notebook(config, wildcards.study)
         ),
-    conda:
-        "../envs/rnnbench.yaml"
-    log:
-        "logs/aggregate/{study}.log",
+        code=code("aggregate"),
     script:
         "../../scripts/aggregate.py"
 
@@ -28,14 +28,14 @@ rule compare:
     """Almost Stochastic Order (deepsig) for every pair of the study's variants."""
     input:
         runs=f"{STUDY_DIR}/runs.csv",
-        code=code("stats"),
     output:
         f"{STUDY_DIR}/pairwise.csv",
-    params:
-        iterations=1000,
-    conda:
-        "../envs/rnnbench.yaml"
     log:
         "logs/compare/{study}.log",
+    conda:
+        "../envs/rnnbench.yaml"
+    params:
+        iterations=1000,
+        code=code("compare"),
     script:
         "../../scripts/compare.py"

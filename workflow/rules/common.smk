@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
 from rnnbench import figures as rnnbench_figures
+from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
 
 try:
@@ -53,11 +54,12 @@ RUN_DIR = "results/runs/{dataset}/{run}/seed{seed}"
 STUDY_DIR = "results/studies/{study}"
 
 
-def code(*modules):
-    """The rnnbench modules a rule's output depends on, as inputs: editing one reruns that stage."""
-    # Relative to the working directory, so that moving the project does not change the inputs.
-    package = os.path.relpath(os.path.join(workflow.basedir, "rnnbench"))
-    return [os.path.join(package, f"{module}.py") for module in modules]
+def code(script):
+    """A rule's code param: the digest of what the rnnbench modules that scripts/<script>.py imports
+    compute (rnnbench.provenance). An edit to that code reruns the rule; a comment does not.
+    """
+    path = os.path.join(workflow.basedir, "scripts", f"{script}.py")
+    return rnnbench_provenance.code_digest(path, workflow.basedir)
 
 
 def study_runs(study):
@@ -67,7 +69,10 @@ def study_runs(study):
 
 def run_files(study, pattern):
     """``pattern`` (a file under RUN_DIR) for every run of the study, in study_runs order."""
-    return [f"{RUN_DIR}/{pattern}".format(dataset=d, run=r, seed=s) for d, _, r, s in study_runs(study)]
+    return [
+        f"{RUN_DIR}/{pattern}".format(dataset=d, run=r, seed=s)
+        for d, _, r, s in study_runs(study)
+    ]
 
 
 def study_run_files(pattern):
@@ -93,12 +98,19 @@ def figure_files(wildcards):
     return {
         f"{dataset}_{name}": f"reports/figures/{wildcards.study}/{dataset}/{name}.png"
         for dataset in study_datasets(wildcards)
-        for name in FIGURES + (SWEEP_FIGURES if rnnbench_studies.sweep_axes(config, wildcards.study) else [])
+        for name in FIGURES
+        + (
+            SWEEP_FIGURES
+            if rnnbench_studies.sweep_axes(config, wildcards.study)
+            else []
+        )
     }
 
 
 def train_spec(wildcards):
-    return rnnbench_config.train_slice(config, wildcards.dataset, RUN_SPECS[wildcards.run])
+    return rnnbench_config.train_slice(
+        config, wildcards.dataset, RUN_SPECS[wildcards.run]
+    )
 
 
 def pad_spec(wildcards):

@@ -1,15 +1,14 @@
 rule download:
     """A verified copy of the dataset's raw file: from the Keras cache if it holds the right file, else its URL."""
-    input:
-        code=code("data"),
     output:
         "data/raw/{dataset}/{filename}",
-    params:
-        source=download_source,
-    conda:
-        "../envs/rnnbench.yaml"
     log:
         "logs/download/{dataset}/{filename}.log",
+    conda:
+        "../envs/rnnbench.yaml"
+    params:
+        source=download_source,
+        code=code("download"),
     script:
         "../../scripts/download.py"
 

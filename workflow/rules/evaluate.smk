@@ -4,13 +4,14 @@ rule evaluate:
         data="data/padded/{dataset}.npz",
         predictions=f"{RUN_DIR}/predictions.npy",
         metadata=f"{RUN_DIR}/run.json",
-        code=code("evaluation"),
     output:
         f"{RUN_DIR}/metrics.json",
-    threads: 1
-    conda:
-        "../envs/rnnbench.yaml"
     log:
         "logs/evaluate/{dataset}/{run}/seed{seed}.log",
+    conda:
+        "../envs/rnnbench.yaml"
+    threads: 1
+    params:
+        code=code("evaluate"),
     script:
         "../../scripts/evaluate.py"

@@ -2,7 +2,6 @@ rule figures:
     """One dataset's report figures for one study, each its own file (and an entry of snakemake --report)."""
     input:
         **study_tables(),
-        code=code("figures"),
     output:
         accuracy=report(
             "reports/figures/{study}/{dataset}/accuracy.png",
@@ -40,13 +39,14 @@ rule figures:
             category="{study}: {dataset}",
             subcategory="Overfitting",
         ),
+    log:
+        "logs/figures/{study}/{dataset}.log",
+    conda:
+        "../envs/rnnbench.yaml"
     params:
         settings=study_settings,
         sweep=False,
-    conda:
-        "../envs/rnnbench.yaml"
-    log:
-        "logs/figures/{study}/{dataset}.log",
+        code=code("figures"),
     script:
         "../../scripts/figures.py"
 
@@ -55,7 +55,6 @@ rule sweep_figures:
     """A sweep study's figures: the marginal effect of each swept field, and their ANOVA ranking."""
     input:
         **study_tables(),
-        code=code("figures", "stats"),
     output:
         marginals=report(
             "reports/figures/{study}/{dataset}/marginals.png",
@@ -69,13 +68,14 @@ rule sweep_figures:
             category="{study}: {dataset}",
             subcategory="Sweep",
         ),
+    log:
+        "logs/sweep_figures/{study}/{dataset}.log",
+    conda:
+        "../envs/rnnbench.yaml"
     params:
         settings=study_settings,
         sweep=True,
-    conda:
-        "../envs/rnnbench.yaml"
-    log:
-        "logs/sweep_figures/{study}/{dataset}.log",
+        code=code("figures"),
     script:
         "../../scripts/figures.py"
 
@@ -86,16 +86,14 @@ rule report:
         unpack(figure_files),
         **study_tables(),
         metadata=f"{STUDY_DIR}/run_metadata.csv",
-        code=code("report"),
     output:
         "reports/{study}.html",
-    params:
-        settings=study_settings,
-        # the checkout the report's code came from, for its git commit
-        repo=lambda wildcards, input: Path(input.code[0]).parent.parent,
-    conda:
-        "../envs/rnnbench.yaml"
     log:
         "logs/report/{study}.log",
+    conda:
+        "../envs/rnnbench.yaml"
+    params:
+        settings=study_settings,
+        code=code("report"),
     script:
         "../../scripts/report.py"

@@ -2,21 +2,21 @@ rule train:
     """One run: the model of one spec (the run name) trained under one seed, and its test-set probabilities."""
     input:
         data="data/padded/{dataset}.npz",
-        code=code("models", "kernels", "training"),
     output:
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.keras",
         predictions=f"{RUN_DIR}/predictions.npy",
         metadata=f"{RUN_DIR}/run.json",
-    params:
-        spec=train_spec,
+    log:
+        "logs/train/{dataset}/{run}/seed{seed}.log",
+    conda:
+        "../envs/rnnbench.yaml"
     threads: config["threads"]
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/rnnbench.yaml"
-    log:
-        "logs/train/{dataset}/{run}/seed{seed}.log",
+    params:
+        spec=train_spec,
+        code=code("train"),
     script:
         "../../scripts/train.py"

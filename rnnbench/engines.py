@@ -1,36 +1,37 @@
-"""The ``fused`` kernel: the same models as Keras's layers build, trained faster on CPU.
+"""How fast a model trains, never what it is: the spec's ``engine`` and everything it decides.
 
-Keras's recurrent layers multiply each time step's input by the input kernel inside the
-recurrence: 100 small matrix products per batch, each a separate op in a while loop. The
-layers here (``LSTM``, ``GRU``, ``SimpleRNN``) hoist that product out of the loop: one large
-product over the whole sequence, then a loop that only does the recurrent part. They subclass
-Keras's layers and keep their weights, initialisers, names, dropout masks and masking, so a
-checkpoint of one loads into the other; the arithmetic is the same, in another order, so
-outputs and gradients agree to rounding (tests/test_kernels.py), not bit for bit. On a GPU
-they defer to Keras (cuDNN) where Keras would use it.
+``fused`` (the default) computes the same models as Keras's layers, faster on CPU. Keras's recurrent
+layers multiply each time step's input by the input kernel inside the recurrence; the layers here
+(``LSTM``, ``GRU``, ``SimpleRNN``) hoist that product out of the loop, and the first one after the
+``Embedding`` projects each distinct token of a batch once (``token_product``), with a gradient that
+hands Adam the same per-position slices as Keras's product. They subclass Keras's layers and keep
+their weights, so outputs and gradients agree with Keras's to rounding (tests/test_engines.py). The
+training step is compiled with XLA on CPU, a short last batch is filled with weightless rows so that
+there is one batch shape (``batches``), and validation runs in one large batch. On a GPU the layers
+defer to Keras (cuDNN). ``keras`` is Keras's own layers without XLA, as the notebook ran them.
 
-Adam stays Keras's. A fused ``ResourceApplyAdam`` was tried and dropped: it is standard Adam,
-which sums a token's repeated gradient slices before squaring them, where Keras 3 squares each
-slice (``ops.square`` of ``IndexedSlices``); that difference in the optimiser cost the single-layer
-LSTM 3 points of test accuracy over five seeds (docs/performance.md). Under XLA, Keras's Adam
-is fused by the compiler anyway.
+A saved model holds Keras's own classes whatever the engine (``to_keras``): it loads with plain Keras.
 
-The first recurrent layer after the ``Embedding`` here projects each distinct token of a batch
-once instead of each position (``token_product``; a Reuters batch holds five times fewer
-distinct tokens than positions), with the gradient written so that Adam gets the same
-per-position slices as from Keras's product.
-
-``compile_model`` compiles the training step with XLA on CPU; ``validation_batch_size`` gives a
-larger batch for validation (the validation loss is a mean over rows, whatever the batch): Reuters's
-1,433 validation rows are one batch, so one program (``rnnbench.training.validation_batches``).
+Private Keras and TensorFlow APIs used here, which a Keras upgrade may break (the equivalence grid in
+tests/test_engines.py then fails):
+- ``keras.src.backend.rnn``: the recurrence loop Keras's RNN layers run;
+- ``keras.layers.RNN.inner_loop``: overridden to hand that loop the hoisted product;
+- ``LSTMCell._compute_carry_and_output_fused``: the LSTM's gate arithmetic;
+- ``DropoutRNNCell.get_dropout_mask``, ``get_recurrent_dropout_mask`` and ``dropout_mask_count``:
+  Keras's per-batch dropout masks, one per gate with recurrent dropout;
+- ``Embedding.quantization_mode`` and ``lora_enabled``: when the plain lookup is Keras's;
+- an attribute set on a tensor (``TOKENS_ATTRIBUTE``), as Keras marks masks on tensors;
+- ``Model._jit_compile``: XLA set on a model under op determinism, which Keras's setter refuses.
 """
 
 from __future__ import annotations
 
+import functools
+
 import keras
 from keras import ops
 
-KERNELS = ("fused", "keras")  # "keras": Keras's own layers, without XLA, as the notebook ran them
+ENGINES = ("fused", "keras")
 VALIDATION_BATCH_SIZE = 2048
 
 
@@ -42,10 +43,9 @@ def _gpu() -> bool:
 
 TOKENS_ATTRIBUTE = "_rnnbench_tokens"  # set on Embedding's output: (token ids, embedding table)
 DISTINCT_SHARE = 4  # token_product's capacity: one distinct token per 4 positions of a batch
-TOKEN_PRODUCT = True  # False: every position multiplied, as before (for benchmarks that compare the two)
 
 
-@keras.saving.register_keras_serializable(package="rnnbench")
+@keras.saving.register_keras_serializable(package="rnnbench")  # Bidirectional copies its layer by config
 class Embedding(keras.layers.Embedding):
     """``keras.layers.Embedding``, whose output also names the token ids and table it was looked up
     from, so that a fused recurrent layer right after it can project each distinct token once
@@ -82,21 +82,14 @@ def distinct_tokens(flat, vocabulary: int):
 
 def token_product(embedded, kernel, tokens, table):
     """``embedded @ kernel`` for ``embedded = table[tokens]`` (batch x time x features), computed
-    once per distinct token of the batch.
+    once per distinct token of the batch: a batch of documents repeats its tokens, and padding most.
 
-    A batch of 50 Reuters documents holds 5,000 token positions but about 900 distinct tokens (39%
-    of its positions are padding), and the product depends on the token alone. This numbers
-    the batch's distinct tokens (a count per vocabulary entry and its running sum: no sort),
-    multiplies only their rows and gathers the products back to the positions. XLA compiles
-    static shapes, so the distinct rows have a fixed capacity (a quarter of the positions, at
-    most the vocabulary); a batch with more distinct tokens than that takes the full product.
-
-    The gradient is written out so that the optimiser sees what it sees after Keras's own
-    product: the embeddings' gradient stays one slice per position (``upstream @ kernelᵀ``,
-    handed back through ``Embedding``'s lookup), because Keras 3's Adam squares each slice of a
-    sparse gradient and summing a token's slices first would change its second moment. Only the
-    forward product and the kernel's gradient (summed per distinct token, then one small
-    product) shrink. The results equal the plain product's to rounding (tests/test_kernels.py).
+    The distinct tokens are numbered by a count per vocabulary entry and its running sum (no sort).
+    XLA compiles static shapes, so the distinct rows have a fixed capacity (a quarter of the
+    positions, at most the vocabulary); a batch with more distinct tokens takes the full product.
+    The embeddings' gradient stays one slice per position, as after Keras's own product, because
+    Keras 3's Adam squares each slice of a sparse gradient: summing a token's slices first would
+    change its second moment. The results equal the plain product's to rounding.
     """
     import tensorflow as tf
 
@@ -132,6 +125,13 @@ def token_product(embedded, kernel, tokens, table):
 
 class _Hoisted:
     """Mixin for a Keras RNN layer: ``_step(projected, states, training)`` replaces the cell's call."""
+
+    def __init__(self, *args, token_product: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.token_product = token_product  # False: every position multiplied (benchmarks compare the two)
+
+    def get_config(self):
+        return {**super().get_config(), "token_product": self.token_product}
 
     def _use_keras(self) -> bool:
         return False
@@ -172,7 +172,7 @@ class _Hoisted:
         straight from ``Embedding`` are projected once per distinct token (``token_product``)."""
         if not (training and 0.0 < rate < 1.0):
             source = getattr(x, TOKENS_ATTRIBUTE, None) if time_axis else None
-            if source is not None and TOKEN_PRODUCT and not _gpu():
+            if source is not None and self.token_product and not _gpu():
                 return token_product(x, kernel, *source)
             return ops.matmul(x, kernel)
         masks = get_mask(x[:, 0, :] if time_axis else x)
@@ -190,7 +190,7 @@ class _Hoisted:
                              training)
 
 
-@keras.saving.register_keras_serializable(package="rnnbench")
+@keras.saving.register_keras_serializable(package="rnnbench")  # Bidirectional copies its layer by config
 class LSTM(_Hoisted, keras.layers.LSTM):
     """``keras.layers.LSTM`` with the input product hoisted out of the recurrence."""
 
@@ -206,14 +206,14 @@ class LSTM(_Hoisted, keras.layers.LSTM):
         return h, [h, c]
 
 
-@keras.saving.register_keras_serializable(package="rnnbench")
+@keras.saving.register_keras_serializable(package="rnnbench")  # Bidirectional copies its layer by config
 class GRU(_Hoisted, keras.layers.GRU):
     """``keras.layers.GRU`` (``reset_after=True``, Keras's default) with the input product hoisted."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.cell.reset_after:
-            raise ValueError("rnnbench.kernels.GRU supports only reset_after=True (Keras's default)")
+            raise ValueError("rnnbench.engines.GRU supports only reset_after=True (Keras's default)")
 
     def _use_keras(self) -> bool:
         return not self.recurrent_dropout and _gpu()
@@ -235,7 +235,7 @@ class GRU(_Hoisted, keras.layers.GRU):
         return h, [h]
 
 
-@keras.saving.register_keras_serializable(package="rnnbench")
+@keras.saving.register_keras_serializable(package="rnnbench")  # Bidirectional copies its layer by config
 class SimpleRNN(_Hoisted, keras.layers.SimpleRNN):
     """``keras.layers.SimpleRNN`` with the input product hoisted out of the recurrence."""
 
@@ -249,46 +249,101 @@ class SimpleRNN(_Hoisted, keras.layers.SimpleRNN):
 
 
 LAYERS = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
+KERAS_CLASSES = {Embedding: keras.layers.Embedding, **{layer: getattr(keras.layers, name) for name, layer in LAYERS.items()}}
 
 
-def _checked(kernel: str) -> str:
-    if kernel not in KERNELS:
-        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
-    return kernel
+def _checked(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    return engine
 
 
-def embedding_layer(kernel: str):
-    """The embedding layer class under a kernel."""
-    return Embedding if _checked(kernel) == "fused" else keras.layers.Embedding
+def embedding_layer(engine: str):
+    """The embedding layer class under an engine."""
+    return Embedding if _checked(engine) == "fused" else keras.layers.Embedding
 
 
-def recurrent_layer(kernel: str, keras_name: str):
-    """The layer class for a cell (``LSTM``, ``GRU``, ``SimpleRNN``) under a kernel."""
-    _checked(kernel)
-    return LAYERS[keras_name] if kernel == "fused" else getattr(keras.layers, keras_name)
+def recurrent_layer(engine: str, keras_name: str, token_product: bool = True):
+    """The layer class (or factory) for a cell (``LSTM``, ``GRU``, ``SimpleRNN``) under an engine;
+    ``token_product``: whether the fused layer after the embedding projects each distinct token once."""
+    if _checked(engine) == "keras":
+        return getattr(keras.layers, keras_name)
+    return functools.partial(LAYERS[keras_name], token_product=token_product)
 
 
-def compile_model(model, kernel: str, learning_rate: float, xla: bool | None = None, **options) -> None:
+def compile_model(model, engine: str, learning_rate: float, xla: bool | None = None, **options) -> None:
     """``model.compile`` with Keras's Adam, and XLA for ``fused`` on CPU (``xla``: True or False
-    to decide instead of the kernel, as benchmarks do).
+    to decide instead of the engine, as benchmarks do).
 
-    Keras turns XLA off whenever TensorFlow's op determinism is on ("not all ops are supported
-    by XLA with determinism enabled"), and rnnbench always turns determinism on. The fused
-    kernel's ops are all XLA ops on CPU and compile to a deterministic program (a SIGKILLed
-    run resumes bit for bit: tests/test_resume.py), so XLA is set back on after compiling.
-    cuDNN ops are not XLA ops, so on a GPU the model stays as Keras compiles it. A model with a
-    ``CategoryEncoding`` layer (the bag-of-words baseline) is not compiled with XLA either: its
-    multi-hot bincount became a program 40× slower on CPU (105 s per Reuters epoch, against
-    2.6 s without XLA).
+    Keras turns XLA off whenever TensorFlow's op determinism is on, and rnnbench always turns it
+    on. The fused layers' ops are all XLA ops on CPU and compile to a deterministic program (a
+    killed run resumes bit for bit: tests/test_resume.py), so XLA is set back on after compiling.
+    cuDNN ops are not XLA ops, so on a GPU the model stays as Keras compiles it; nor is a model
+    with a ``CategoryEncoding`` layer (the bag of words), whose multi-hot count is slow under XLA.
     """
-    _checked(kernel)
+    _checked(engine)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), **options)
     if xla is None:
-        slow_under_xla = any(isinstance(layer, keras.layers.CategoryEncoding) for layer in model._flatten_layers())
-        xla = kernel == "fused" and not _gpu() and not slow_under_xla
-    model._jit_compile = bool(xla)  # Keras's public setter refuses XLA under op determinism (see above)
+        slow_under_xla = any(isinstance(layer, keras.layers.CategoryEncoding) for layer in model.layers)
+        xla = engine == "fused" and not _gpu() and not slow_under_xla
+    model._jit_compile = bool(xla)  # Keras's public setter refuses XLA under op determinism
 
 
-def validation_batch_size(kernel: str, batch_size: int) -> int:
-    """The batch size for validation under a kernel (``batch_size``: the training one)."""
-    return VALIDATION_BATCH_SIZE if _checked(kernel) == "fused" else batch_size
+def uses_xla(model) -> bool:
+    """Whether the model's training step is compiled with XLA."""
+    return bool(model._jit_compile)
+
+
+def batches(x, y, batch_size: int, fill: bool = True):
+    """(x, y, weight) in their order, in batches of ``batch_size``, as a tf.data pipeline with
+    tf.data's autotuning and default graph rewrites off (their background threads compete with
+    the training step for the cores).
+
+    Rows have weight 1. With ``fill``, a short last batch is filled up with copies of the first
+    rows at weight 0, which ``rnnbench.training.compile_classifier``'s loss and metrics leave out:
+    one batch shape, so one compiled program instead of two."""
+    import numpy as np
+    import tensorflow as tf
+
+    x, y = np.asarray(x), np.asarray(y)
+    rows = len(x)
+    if rows == 0:
+        raise ValueError("no rows to batch")
+    extra = np.arange(-rows % batch_size if fill else 0) % rows
+    weights = np.concatenate([np.ones(rows, np.float32), np.zeros(len(extra), np.float32)])
+    x, y = np.concatenate([x, x[extra]]), np.concatenate([y, y[extra]])
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.apply_default_optimizations = False
+    return tf.data.Dataset.from_tensor_slices((x, y, weights)).batch(batch_size).with_options(options)
+
+
+def validation_batch_size(engine: str, batch_size: int) -> int:
+    """The batch size for validation under an engine (``batch_size``: the training one)."""
+    return VALIDATION_BATCH_SIZE if _checked(engine) == "fused" else batch_size
+
+
+def validation_batches(validation, engine: str, batch_size: int, fill: bool = True):
+    """The validation split as ``model.fit`` gets it: ``batches`` at the engine's validation batch
+    size, or in one batch where the split is smaller (one program, and no filling)."""
+    return batches(*validation, min(validation_batch_size(engine, batch_size), len(validation[0])), fill)
+
+
+def to_keras(model):
+    """The same model built from Keras's own layer classes, with the same weights: what is saved,
+    so that a trained model loads wherever Keras does."""
+
+    def plain(layer):
+        if isinstance(layer, keras.layers.Bidirectional):
+            return keras.layers.Bidirectional(
+                plain(layer.forward_layer), backward_layer=plain(layer.backward_layer),
+                merge_mode=layer.merge_mode, name=layer.name,
+            )
+        config = layer.get_config()
+        keras_class = next((base for fused, base in KERAS_CLASSES.items() if isinstance(layer, fused)), type(layer))
+        config.pop("token_product", None)
+        return keras_class.from_config(config)  # for any other layer, what clone_model does by default
+
+    copy = keras.models.clone_model(model, clone_function=plain)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -1,0 +1,71 @@
+"""Which rnnbench modules a script runs, and a digest of what they compute.
+
+A rule's outputs depend on its script and on every package module the script imports, directly or
+through another module. ``code_digest`` hashes those modules' syntax trees with their docstrings
+left out, so comments, docstrings and formatting change nothing, while any edit to what a module
+computes changes the digest. The rules pass it as a param, which Snakemake records with each output
+and compares on every run: no file lists to keep by hand.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+
+PACKAGE = "rnnbench"
+
+
+def imported_modules(path, root) -> set[str]:
+    """The package's modules that the Python file at ``path`` imports anywhere in it (at the top
+    or inside a function), as dotted names; ``root`` is the folder that holds the package."""
+    tree = ast.parse(Path(path).read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # a module or a name in one
+    modules = {name for name in names if name == PACKAGE or name.startswith(PACKAGE + ".")}
+    found = {name for name in modules if module_path(name, root) is not None}
+    return found | ({PACKAGE} if found and module_path(PACKAGE, root) else set())  # the package's __init__ runs too
+
+
+def module_path(name: str, root) -> Path | None:
+    """The file of a dotted module name under ``root``, or None where there is no such module."""
+    base = Path(root).joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def script_modules(script, root) -> list[str]:
+    """Every package module the script imports, directly or through other package modules, sorted."""
+    seen: set[str] = set()
+    pending = imported_modules(script, root)
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            pending |= imported_modules(module_path(name, root), root) - seen
+    return sorted(seen)
+
+
+def module_digest(path: Path) -> str:
+    """sha256 of a module's syntax tree without docstrings (comments and layout never reach the tree)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def code_digest(script, root) -> str:
+    """One digest over the code of every package module the script imports (``script_modules``)."""
+    lines = [f"{name} {module_digest(module_path(name, root))}" for name in script_modules(script, root)]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
