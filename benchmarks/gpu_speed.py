@@ -24,7 +24,7 @@ import yaml
 
 from rnnbench.data import load_padded
 from rnnbench.training import split_validation
-from timing import epoch_timer
+from common import epoch_timer
 
 CUDNN_FUNCTIONS = ("_cudnn_lstm", "_cudnn_gru")
 

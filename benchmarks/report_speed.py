@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.aggregate import collect, final_values, summarize, tidy_run
-from rnnbench.figures import FIGURES, Results, save
+from rnnbench.figures import FIGURES, save
+from rnnbench.results import Results
 from rnnbench.report import provenance, render
 from rnnbench.stats import pairwise
 

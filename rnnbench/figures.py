@@ -3,62 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Mapping
-
 import numpy as np
 import pandas as pd
 
-from rnnbench.aggregate import final_values
+from rnnbench.results import Results
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-
-
-@dataclass
-class Results:
-    """Everything the report shows for one dataset."""
-
-    dataset: str
-    runs: pd.DataFrame  # tidy rows of runs.csv
-    summary: pd.DataFrame  # rows of summary.csv, sorted best first
-    pairs: pd.DataFrame  # rows of pairwise.csv
-    confusion: pd.DataFrame  # rows of confusion.csv
-    notebook: Mapping[str, float] = field(default_factory=dict)
-    specs: Mapping[str, Mapping] = field(default_factory=dict)  # variant label -> normalised spec
-    axes: list[str] = field(default_factory=list)  # the fields the study's sweeps vary
-
-    @property
-    def swept(self) -> pd.DataFrame:
-        """``finals`` with one column per swept axis: the value of that field in the run's spec."""
-        finals = self.finals
-        for axis in self.axes:
-            finals[axis] = finals["variant"].map(lambda v: self.specs[v][axis])
-        return finals
-
-    def engine(self, variant: str) -> str:
-        """The engine that trained the variant's runs (its spec's), which its seconds per epoch depend on."""
-        return self.specs.get(variant, {}).get("engine", "fused")
-
-    @property
-    def engines(self) -> str:
-        """The engines of the shown variants, for labels of cost."""
-        return ", ".join(sorted({self.engine(variant) for variant in self.order}))
-
-    @property
-    def order(self) -> list[str]:
-        return self.summary["variant"].tolist()
-
-    @property
-    def best(self) -> str:
-        return self.order[0]
-
-    @property
-    def finals(self) -> pd.DataFrame:
-        return final_values(self.runs)
-
-
-def select(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    return frame[frame["dataset"] == dataset].reset_index(drop=True)
 
 
 def accuracy_distribution(results: Results):

@@ -54,7 +54,8 @@ def script_modules(script, root) -> list[str]:
 
 
 def module_digest(path: Path) -> str:
-    """sha256 of a module's syntax tree without docstrings (comments and layout never reach the tree)."""
+    """sha256 of a module's syntax tree without docstrings (comments and layout never reach the tree),
+    and of every data file in the package that the module names in a string (a template, say)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -62,7 +63,12 @@ def module_digest(path: Path) -> str:
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
                     and isinstance(body[0].value.value, str):
                 node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+    digest = hashlib.sha256(ast.dump(tree).encode())
+    strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    for data in sorted(Path(path).parent.rglob("*")):
+        if data.name in strings and data.is_file() and data.suffix != ".py" and "__pycache__" not in data.parts:
+            digest.update(data.name.encode() + b"\0" + data.read_bytes())
+    return digest.hexdigest()
 
 
 def code_digest(script, root) -> str:

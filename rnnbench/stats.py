@@ -37,12 +37,8 @@ def scores_by_variant(finals: pd.DataFrame, metric: str = "test_accuracy") -> di
 
 
 def _quantile_function(scores):
-    """deepsig.aso.get_quantile_function, vectorised: the same values, without a Python call per point.
-
-    deepsig evaluates its empirical quantile function through ``np.vectorize``, re-sorting
-    the scores at every point; that made a 7-variant comparison take minutes. This returns
-    exactly what it returns (``tests/test_stats.py`` checks equality).
-    """
+    """deepsig.aso.get_quantile_function, vectorised (deepsig re-sorts the scores at every point): the
+    same values (``tests/test_stats.py`` checks equality), fast enough for many variants."""
     cdf = np.sort(np.asarray(scores, dtype=float))
     num = len(cdf)
 
@@ -55,6 +51,7 @@ def _quantile_function(scores):
 
 @contextlib.contextmanager
 def _fast_deepsig():
+    """deepsig's ASO with ``_quantile_function`` in place of its own."""
     module = importlib.import_module("deepsig.aso")  # the package's name `aso` is the function
     original = module.get_quantile_function
     module.get_quantile_function = _quantile_function
@@ -131,41 +128,29 @@ def reading(row) -> str:
 
 
 def importance(finals: pd.DataFrame, axes: list[str], metric: str = "test_accuracy") -> pd.DataFrame:
-    """Main-effects ANOVA of ``metric`` on the swept ``axes`` (each a categorical factor).
-
-    Type-II sums of squares from least squares: each axis's SS is the rise in residual SS
-    when that axis is dropped from the model holding every axis. Returns one row per axis
-    with df, SS, F, p and partial eta² (SS / (SS + residual SS)), most important first.
-    Diverged runs (NaN metric) are left out.
-    """
-    from scipy import stats as scipy_stats
+    """Main-effects ANOVA of ``metric`` on the swept ``axes`` (each a categorical factor), type-II sums
+    of squares (statsmodels' ``anova_lm``). One row per axis with df, SS, F, p and partial eta²
+    (SS / (SS + residual SS)), most important first. Diverged runs (NaN metric) are left out."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
 
     data = finals.dropna(subset=[metric])
     varying = [axis for axis in axes if data[axis].astype(str).nunique() > 1]
-    y = data[metric].to_numpy(dtype=float)
-
-    def design(columns):
-        blocks = [np.ones((len(data), 1))]
-        for axis in columns:
-            dummies = pd.get_dummies(data[axis].astype(str), drop_first=True, dtype=float)
-            blocks.append(dummies.to_numpy())
-        return np.hstack(blocks)
-
-    def residual(columns):
-        x = design(columns)
-        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-        return float(np.sum((y - x @ coef) ** 2)), np.linalg.matrix_rank(x)
-
-    full_ss, full_rank = residual(varying)
-    df_resid = len(y) - full_rank
-    rows = []
-    for axis in varying:
-        reduced_ss, reduced_rank = residual([a for a in varying if a != axis])
-        ss, df = reduced_ss - full_ss, full_rank - reduced_rank
-        f = (ss / df) / (full_ss / df_resid) if df_resid > 0 and full_ss > 0 else float("nan")
-        p = float(scipy_stats.f.sf(f, df, df_resid)) if np.isfinite(f) else float("nan")
-        eta = ss / (ss + full_ss) if ss + full_ss > 0 else float("nan")
-        rows.append({"axis": axis, "df": df, "sum_sq": ss, "F": f, "p_value": p, "partial_eta_sq": eta})
     columns = ["axis", "df", "sum_sq", "F", "p_value", "partial_eta_sq"]
-    table = pd.DataFrame(rows, columns=columns)
-    return table.sort_values("partial_eta_sq", ascending=False, ignore_index=True)
+    if not varying:
+        return pd.DataFrame(columns=columns)
+    factors = {f"x{index}": axis for index, axis in enumerate(varying)}  # formula-safe names
+    frame = pd.DataFrame({"y": data[metric].to_numpy(dtype=float),
+                          **{name: data[axis].astype(str).to_numpy() for name, axis in factors.items()}})
+    table = anova_lm(smf.ols("y ~ " + " + ".join(f"C({name})" for name in factors), frame).fit(), typ=2)
+    residual = table.loc["Residual", "sum_sq"]
+    exact = residual <= 1e-12 * max(float(table["sum_sq"].sum()), 1e-300)  # a perfect fit has no F
+    rows = []
+    for name, axis in factors.items():
+        term = table.loc[f"C({name})"]
+        ss = float(term["sum_sq"])
+        rows.append({"axis": axis, "df": int(round(term["df"])), "sum_sq": ss,
+                     "F": float("nan") if exact else float(term["F"]),
+                     "p_value": float("nan") if exact else float(term["PR(>F)"]),
+                     "partial_eta_sq": ss / (ss + residual) if ss + residual > 0 else float("nan")})
+    return pd.DataFrame(rows, columns=columns).sort_values("partial_eta_sq", ascending=False, ignore_index=True)

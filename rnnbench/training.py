@@ -1,113 +1,20 @@
-"""Training one (dataset, variant, seed) run."""
+"""The training loop of one (dataset, variant, seed) run: what is reported each epoch, and how a
+resumed run sees the same batches and dropout masks as an uninterrupted one."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
-import platform
-import resource
-import shutil
-import socket
-import sys
 import time
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from rnnbench.checkpoint import Checkpoint
 from rnnbench.config import training_rows
-from rnnbench.io import atomic_path
+from rnnbench.runtime import configure_tensorflow, host_facts
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-
-
-def xla_cache_directory(root) -> Path:
-    """Where XLA keeps compiled training steps between jobs: under ``root``, one folder per
-    TensorFlow version and CPU. TensorFlow keys an entry by the program alone, so a folder shared
-    by hosts of another instruction set or another TensorFlow would hand them programs they cannot
-    run; the folder name keeps those apart."""
-    from importlib import metadata
-
-    versions = []
-    for package in ("tensorflow", "tensorflow-cpu"):
-        try:
-            versions.append(f"{package}-{metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            pass
-    model_and_flags = _cpuinfo("model name") + _cpuinfo("flags")
-    cpu = platform.machine() + ("".join(model_and_flags) if model_and_flags else platform.processor())
-    fingerprint = hashlib.sha256(cpu.encode()).hexdigest()[:12]
-    return Path(root) / "xla" / f"{'_'.join(versions) or 'tensorflow'}-{platform.machine()}-{fingerprint}"
-
-
-def prune_xla_cache(directory) -> list[Path]:
-    """Delete the entries of an XLA cache folder that are not whole protocol buffers; return them.
-
-    TensorFlow writes entries atomically, but a file damaged afterwards (a full disk, a copy cut
-    short) makes it fail the training step, and Keras reports that as an epoch without a single
-    step (loss NaN) instead of an error. A cache loses nothing by dropping an entry."""
-    from google.protobuf import empty_pb2
-    from google.protobuf.message import DecodeError
-
-    removed = []
-    for path in sorted(Path(directory).glob("*.pb")) if directory is not None else []:
-        try:
-            content = path.read_bytes()
-            empty_pb2.Empty().ParseFromString(content)  # checks the wire format, whatever the message
-            damaged = not content
-        except DecodeError:
-            damaged = True
-        if damaged:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-            print(f"removed a damaged XLA cache entry: {path}")
-    return removed
-
-
-def configure_tensorflow(threads: int, seed: int, xla_cache=None) -> None:
-    """Thread counts, seeds and op determinism; call before any TensorFlow op runs.
-
-    ``xla_cache``: a folder (``xla_cache_directory``) where XLA saves each compiled program and
-    loads it in later jobs instead of compiling it again (the seeds of one variant share their
-    programs). It works only if set before TensorFlow is first imported in the process."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if xla_cache is not None:
-        prune_xla_cache(xla_cache)
-        flag = f"--tf_xla_persistent_cache_directory={xla_cache}"
-        flags = os.environ.get("TF_XLA_FLAGS", "")
-        if "tf_xla_persistent_cache_directory" not in flags:
-            os.environ["TF_XLA_FLAGS"] = f"{flags} {flag}".strip()
-    with _without("matplotlib"):
-        import keras
-    import tensorflow as tf
-
-    threading = tf.config.threading
-    if (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()) != (threads, threads):
-        # Raises RuntimeError once TensorFlow has initialised its thread pools:
-        # a job must call this first, and does.
-        threading.set_intra_op_parallelism_threads(threads)
-        threading.set_inter_op_parallelism_threads(threads)
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-@contextlib.contextmanager
-def _without(package: str):
-    """Make ``import package`` fail inside the block, unless it is imported already.
-
-    Keras imports matplotlib.pyplot, if installed, for an image-gallery helper that no job uses:
-    a noticeable part of each job's start. Afterwards the package imports as usual."""
-    hidden = package not in sys.modules
-    if hidden:
-        sys.modules[package] = None  # the import system's own "not importable" mark
-    try:
-        yield
-    finally:
-        if hidden and sys.modules.get(package, 0) is None:
-            del sys.modules[package]
 
 
 def split_validation(x, y, validation_split: float):
@@ -164,62 +71,6 @@ def reseed_dropout(model, seed: int, epoch: int) -> None:
         variable.assign(state.astype(variable.dtype))
 
 
-class Checkpoint:
-    """The state after each finished epoch, in ``directory``: weights with the optimizer's state,
-    and the history so far. Each epoch is written to its own folder and then published by
-    atomically replacing the ``latest`` pointer, so a kill at any moment leaves a usable state."""
-
-    def __init__(self, directory, identity: str = ""):
-        self.directory = Path(directory) if directory else None
-        self.identity = identity  # what was being trained: a checkpoint of anything else is discarded
-
-    def restore(self, model) -> tuple[pd.DataFrame, list | None] | None:
-        """The history so far and the best weights kept for early stopping (or None)."""
-        if self.directory is None or not (self.directory / "latest").exists():
-            return None
-        identity = self.directory / "identity.json"
-        if not identity.exists() or identity.read_text() != self.identity:
-            print(f"discarding {self.directory}: it checkpoints another spec or seed")
-            self.remove()
-            return None
-        folder = self.directory / (self.directory / "latest").read_text().strip()
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        best = None
-        if (folder / "best.weights.h5").exists():
-            model.load_weights(folder / "best.weights.h5")
-            best = model.get_weights()
-        model.load_weights(folder / "state.weights.h5")
-        return pd.read_csv(folder / "history.csv"), best
-
-    def save(self, model, history: pd.DataFrame, best: list | None = None) -> None:
-        if self.directory is None:
-            return
-        name = f"epoch-{int(history['epoch'].iloc[-1]):04d}"
-        folder = self.directory / name
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "identity.json").write_text(self.identity)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        model.save_weights(folder / "state.weights.h5")
-        if best is not None:
-            current = model.get_weights()
-            model.set_weights(best)
-            model.save_weights(folder / "best.weights.h5")
-            model.set_weights(current)
-        history.to_csv(folder / "history.csv", index=False)
-        with atomic_path(self.directory / "latest") as tmp:
-            tmp.write_text(name)
-        for old in self.directory.glob("epoch-*"):
-            if old.name != name:
-                shutil.rmtree(old)
-
-    def remove(self) -> None:
-        if self.directory is not None and self.directory.exists():
-            shutil.rmtree(self.directory)
-
-
 def train(
     data: Mapping[str, np.ndarray],
     spec: Mapping[str, Any],
@@ -240,13 +91,12 @@ def train(
     split is never seen here. With ``checkpoint_dir``, every finished epoch is checkpointed there
     and a later call resumes from the last one; the result is the same as an uninterrupted
     run, bit for bit on CPU. Training that produces a NaN loss stops and is marked diverged.
-    ``xla_cache``: see ``configure_tensorflow``. ``token_product`` and ``fill_last_batch``: the
+    ``xla_cache``: see ``rnnbench.runtime.configure_tensorflow``. ``token_product`` and ``fill_last_batch``: the
     fused engine's levers (``rnnbench.engines``), on unless a benchmark compares them. Keras's
     progress goes to stdout.
     """
     configure_tensorflow(threads, seed, xla_cache)
     import keras
-    import tensorflow as tf
 
     from rnnbench.engines import batches, uses_xla, validation_batches
     from rnnbench.models import build_model, normalize_spec
@@ -314,17 +164,8 @@ def train(
         "validation_rows": len(x_train) - len(x_fit),
         "engine": engine,
         "xla": uses_xla(model),
-        "threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "python": sys.version.split()[0],
-        "device": _device(),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        **host_facts(),
         "xla_cache": None if xla_cache is None else str(xla_cache),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
     }
     return model, history, metadata
@@ -356,28 +197,3 @@ def _epochs_since_best(rows: list[dict]) -> int:
     losses = [row["val_loss"] for row in rows]
     finite = [(loss, index) for index, loss in enumerate(losses) if np.isfinite(loss)]
     return len(losses) - 1 - min(finite)[1] if finite else len(losses)
-
-
-def _device() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
-        return "GPU: " + ", ".join(names)
-    return "CPU: " + (_cpu_model() or platform.processor() or platform.machine())
-
-
-def _cpu_model() -> str | None:
-    models = _cpuinfo("model name")
-    return models[0] if models else None
-
-
-def _cpuinfo(field: str) -> list[str]:
-    """The values of one field of /proc/cpuinfo, one per processor (empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            fields = (line.partition(":") for line in handle)
-            return [value.strip() for name, _, value in fields if name.strip() == field]
-    except OSError:
-        return []

@@ -8,7 +8,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.aggregate import collect, load_run, run_facts, summarize, tidy_confusion, tidy_run
-from rnnbench.io import log_to, write_csv
+from rnnbench.io import write_csv
+from rnnbench.jobs import log_to
 
 log_to(snakemake.log[0])
 

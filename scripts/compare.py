@@ -7,7 +7,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.aggregate import final_values
-from rnnbench.io import log_to, write_csv
+from rnnbench.io import write_csv
+from rnnbench.jobs import log_to
 from rnnbench.stats import pairwise
 
 log_to(snakemake.log[0])

@@ -8,7 +8,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.data import load_padded
 from rnnbench.evaluation import diverged_metrics, load_predictions, score
-from rnnbench.io import log_to, write_json
+from rnnbench.io import write_json
+from rnnbench.jobs import log_to
 
 log_to(snakemake.log[0])
 

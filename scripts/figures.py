@@ -6,8 +6,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.figures import FIGURES, SWEEP_FIGURES, save
-from rnnbench.io import log_to
-from rnnbench.report import load_results
+from rnnbench.jobs import log_to
+from rnnbench.results import load_results
 
 log_to(snakemake.log[0])
 

@@ -8,8 +8,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.figures import FIGURES, SWEEP_FIGURES
-from rnnbench.io import log_to, write_text
-from rnnbench.report import load_results, provenance, render
+from rnnbench.io import write_text
+from rnnbench.jobs import log_to
+from rnnbench.report import provenance, render
+from rnnbench.results import load_results
 
 log_to(snakemake.log[0])
 

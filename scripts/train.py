@@ -18,8 +18,10 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench packag
 from rnnbench.config import check_batch_size, training_rows
 from rnnbench.data import load_padded
 from rnnbench.engines import to_keras
-from rnnbench.io import atomic_path, exit_now, log_to, write_csv, write_json, write_npy
-from rnnbench.training import predict, train, xla_cache_directory
+from rnnbench.io import atomic_path, write_csv, write_json, write_npy
+from rnnbench.jobs import exit_now, log_to
+from rnnbench.runtime import xla_cache_directory
+from rnnbench.training import predict, train
 
 log_to(snakemake.log[0])
 

@@ -21,7 +21,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 def pytest_configure(config):
     """In-process TensorFlow runs like a 1-thread job; thread pools are fixed once created."""
-    from rnnbench.training import configure_tensorflow
+    from rnnbench.runtime import configure_tensorflow
 
     configure_tensorflow(threads=1, seed=0)
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # each runs a benchmark script, most of them training
+
 
 @pytest.fixture
 def padded(tmp_path):
@@ -35,7 +37,7 @@ def test_report_speed_benchmark_runs():
 
 
 def test_kernel_speed_benchmark_runs(padded):
-    result = run_benchmark("benchmarks/kernel_speed.py", str(padded), "--variants", "lstm", "bilstm64_mask_ed0.3",
+    result = run_benchmark("benchmarks/epoch_speed.py", "options", str(padded), "--variants", "lstm", "bilstm64_mask_ed0.3",
                            "--epochs", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stdout.splitlines() if "ratio to default" in line]
@@ -53,7 +55,7 @@ def test_gpu_speed_benchmark_reads_the_cudnn_path(padded):
 
 
 def test_profile_epoch_benchmark_names_the_recurrence(padded):
-    result = run_benchmark("benchmarks/profile_epoch.py", str(padded), "--variant", "lstm")
+    result = run_benchmark("benchmarks/epoch_speed.py", "profile", str(padded), "--variant", "lstm")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "profiled epoch" in result.stdout and "while" in result.stdout, result.stdout[-2000:]
 
@@ -67,23 +69,21 @@ def run_on_real_reuters(real_reuters, tmp_path, script, *arguments):
     return run_benchmark(script, *arguments, timeout=900, KERAS_HOME=str(tmp_path / "keras"))
 
 
-@pytest.mark.slow
 def test_study_speed_benchmark_times_both_arms(real_reuters, tmp_path):
     """P1's benchmark on the real data (it needs Reuters' shape): one run, one epoch, each arm."""
-    result = run_on_real_reuters(real_reuters, tmp_path, "benchmarks/study_speed.py", "--variants", "lstm",
+    result = run_on_real_reuters(real_reuters, tmp_path, "benchmarks/pipeline_speed.py", "study", "--variants", "lstm",
                                  "--seeds", "0", "--epochs", "1")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "plain lstm seed 0:" in result.stdout
     assert "ratio pipeline / plain:" in result.stdout, result.stdout
 
 
-@pytest.mark.slow
 def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
     """P2's benchmark on the real data: two epoch counts, each timed twice, the XLA cache shared after a warm-up
     job."""
     import re
 
-    result = run_on_real_reuters(real_reuters, tmp_path, "benchmarks/overhead.py", "--variant", "bow_mlp",
+    result = run_on_real_reuters(real_reuters, tmp_path, "benchmarks/pipeline_speed.py", "overhead", "--variant", "bow_mlp",
                                  "--epochs", "1", "2", "--threads", "1", "--xla-cache", "warm", "--repeats", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     for epochs in (1, 2):  # both timings of each point are shown; the fit takes their median
@@ -97,7 +97,7 @@ def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
 
 
 def test_lever_accuracy_benchmark_trains_both_arms_of_each_lever(padded, tmp_path):
-    """benchmarks/lever_accuracy.py trains every seed with each arm of a lever, in worker processes, and prints the
+    """benchmarks/arm_accuracy.py lever trains every seed with each arm of a lever, in worker processes, and prints the
     report's statistics; both arms train the same function (first-epoch losses equal to rounding). Every lever is an
     argument of rnnbench.training.train, on by default (a renamed one would fail the call); one lever is trained,
     to keep this short."""
@@ -108,7 +108,7 @@ def test_lever_accuracy_benchmark_trains_both_arms_of_each_lever(padded, tmp_pat
 
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
-        from lever_accuracy import LEVERS
+        from arm_accuracy import LEVERS
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
     from rnnbench.training import train
@@ -118,7 +118,7 @@ def test_lever_accuracy_benchmark_trains_both_arms_of_each_lever(padded, tmp_pat
         assert defaults[argument] is True, argument
     for lever, arms in (("last-batch", ("short", "filled")),):
         rows = tmp_path / f"{lever}.csv"
-        result = run_benchmark("benchmarks/lever_accuracy.py", str(padded), "--dataset", "reuters", "--lever", lever,
+        result = run_benchmark("benchmarks/arm_accuracy.py", "lever", str(padded), "--dataset", "reuters", "--lever", lever,
                                "--variants", "lstm", "--seeds", "0", "1", "--epochs", "2", "--jobs", "2",
                                "--out", str(rows))
         assert result.returncode == 0, result.stderr[-2000:]
@@ -132,9 +132,9 @@ def test_lever_accuracy_benchmark_trains_both_arms_of_each_lever(padded, tmp_pat
 
 
 def test_epoch_time_benchmark_times_the_pipelines_training_loop(padded):
-    """benchmarks/epoch_time.py builds its run's spec as the train rule does (rnnbench.config.train_slice) and prints
+    """benchmarks/epoch_speed.py epoch builds its run's spec as the train rule does (rnnbench.config.train_slice) and prints
     each epoch's seconds and the mean of epochs 2.."""
-    result = run_benchmark("benchmarks/epoch_time.py", str(padded), "--dataset", "reuters", "--variant", "lstm",
+    result = run_benchmark("benchmarks/epoch_speed.py", "epoch", str(padded), "--dataset", "reuters", "--variant", "lstm",
                            "--epochs", "2", "--threads", "1")
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"^loop fused token-product=on lstm threads=1: epoch seconds \[[\d., ]+\]; mean of epochs 2\.\.: "

@@ -292,6 +292,7 @@ def test_fused_layers_take_the_token_product_straight_after_the_embedding(monkey
     assert len(seen) == calls
 
 
+@pytest.mark.slow  # trains
 def test_one_adam_step_matches_keras():
     """After two Adam steps on batches with repeated tokens, every weight, the embeddings above all,
     equals Keras's to rounding: Adam squares the same per-position slices under both engines."""

@@ -48,6 +48,7 @@ def test_binary_runs_report_the_positive_class():
         "test_precision": 0.0, "test_recall": 0.0, "test_f1": 0.0}
 
 
+@pytest.mark.slow  # trains
 def test_predictions_of_a_fused_model_match_the_saved_model_loaded_back(tmp_path):
     """The train job predicts with the model in memory (trained under XLA), eagerly and in chunks; the
     same figures as the saved model.keras loaded back, and the model still trains under XLA afterwards."""

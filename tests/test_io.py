@@ -5,7 +5,7 @@ from tests.conftest import REPO
 
 EXIT_NOW = """
 import atexit, sys
-from rnnbench.io import exit_now, log_to
+from rnnbench.jobs import exit_now, log_to
 log_to(sys.argv[1])
 atexit.register(lambda: print("atexit ran"))
 sys.stdout.write("buffered, no newline")
@@ -27,7 +27,7 @@ def test_exit_now_runs_atexit_flushes_the_log_and_keeps_the_status(tmp_path):
 WITHOUT = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from rnnbench.training import _without
+from rnnbench.runtime import _without
 with _without("gallery"):
     try:
         import gallery
@@ -51,7 +51,7 @@ def test_without_hides_a_package_for_the_block_only(tmp_path):
 
 def test_a_job_process_does_not_import_matplotlib():
     """configure_tensorflow imports Keras without its pyplot import (0.3 s of every job's start)."""
-    code = ("import sys; from rnnbench.training import configure_tensorflow; configure_tensorflow(1, 0); "
+    code = ("import sys; from rnnbench.runtime import configure_tensorflow; configure_tensorflow(1, 0); "
             "import keras, rnnbench.engines; print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -53,9 +53,9 @@ def test_imports_anywhere_in_a_file_are_found_transitively(tmp_path):
 
 
 def test_the_real_scripts_import_what_the_issue_found_missing():
-    """figures imports report's loader; every script reaches io; train reaches config and engines."""
+    """figures and report load results from one module; every script reaches io; train reaches config and engines."""
     modules = {script.stem: set(script_modules(script, REPO)) for script in (REPO / "scripts").glob("*.py")}
-    assert "rnnbench.report" in modules["figures"]
+    assert "rnnbench.results" in modules["figures"] & modules["report"]
     assert all("rnnbench.io" in names for names in modules.values())
     assert {"rnnbench.config", "rnnbench.engines", "rnnbench.models", "rnnbench.training"} <= modules["train"]
     assert "rnnbench.training" not in modules["evaluate"] | modules["report"]
@@ -107,3 +107,15 @@ def test_a_scripts_digest_follows_its_modules(tmp_path):
     assert code_digest(root / "scripts" / "job.py", root) == before
     (root / "rnnbench" / "a.py").write_text("x = 2\n")
     assert code_digest(root / "scripts" / "job.py", root) != before
+
+
+def test_a_data_file_the_module_names_counts_as_its_code(tmp_path):
+    """rnnbench.report names its Jinja2 template: an edit to the template changes the report's digest."""
+    root = package(tmp_path, {"rnnbench/__init__.py": "", "rnnbench/page.py": 'TEMPLATE = "page.html.j2"\n',
+                              "rnnbench/templates/page.html.j2": "<p>{{ x }}</p>\n",
+                              "rnnbench/templates/other.html.j2": "unused\n"})
+    before = module_digest(root / "rnnbench" / "page.py")
+    (root / "rnnbench" / "templates" / "other.html.j2").write_text("still unused\n")
+    assert module_digest(root / "rnnbench" / "page.py") == before
+    (root / "rnnbench" / "templates" / "page.html.j2").write_text("<p>{{ x }}!</p>\n")
+    assert module_digest(root / "rnnbench" / "page.py") != before

@@ -101,7 +101,7 @@ def test_leaderboard_equals_recomputation_from_runs_csv(finished_tiny_run):
 
 def test_leaderboard_marks_best_ties_and_worse():
     from rnnbench.aggregate import summarize
-    from rnnbench.figures import Results
+    from rnnbench.results import Results
     from rnnbench.report import leaderboard
     from rnnbench.stats import pairwise
     from tests.test_aggregate import fake_run

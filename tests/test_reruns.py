@@ -163,7 +163,7 @@ def test_a_code_edit_reruns_exactly_the_rules_whose_scripts_import_the_module(co
     assert set(scripts) == set(after) - {"all"}
     imports = {rule: set(script_modules(root / "scripts" / f"{script}.py", root)) for rule, script in scripts.items()}
     modules = package_modules(root)
-    assert all(imports.values()) and "rnnbench.training" in imports["train"] and "rnnbench.report" in imports["figures"]
+    assert all(imports.values()) and "rnnbench.training" in imports["train"] and "rnnbench.results" in imports["figures"]
     for module in modules:
         path = module_file(root, module)
         original = path.read_text()
@@ -235,3 +235,18 @@ def test_a_study_finished_by_the_previous_version_stays_current_after_the_upgrad
     workflow.run("--cores", "1", "--touch")
     assert planned_jobs(workflow) == set()
     assert {path: path.read_bytes() for path in models} == models
+
+
+def test_one_jobs_script_runs_alone_with_the_snakemake_object_it_would_get(copy):
+    """``python -m rnnbench.jobs RULE wildcards…`` (for debugging) rebuilds a job's output as Snakemake would."""
+    import subprocess
+    import sys
+
+    run = run_dir(copy.root, TINY_VARIANTS["lstm"], 1)
+    expected = (run / "metrics.json").read_text()
+    (run / "metrics.json").unlink()
+    result = subprocess.run([sys.executable, "-m", "rnnbench.jobs", "evaluate", "dataset=reuters",
+                             f"run={run_name(TINY_VARIANTS['lstm'])}", "seed=1"],
+                            cwd=copy.root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run / "metrics.json").read_text() == expected

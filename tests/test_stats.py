@@ -68,7 +68,8 @@ def test_vectorised_quantile_function_equals_deepsig():
 
 
 def test_a_single_variant_has_no_pairs_but_a_table():
-    from rnnbench.figures import Results, pairwise_matrix
+    from rnnbench.figures import pairwise_matrix
+    from rnnbench.results import Results
     from rnnbench.stats import PAIR_COLUMNS
 
     pairs = pairwise(finals({"only": [0.7, 0.8]}))

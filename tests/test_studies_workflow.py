@@ -57,7 +57,7 @@ def test_tiny_studies_end_to_end(finished_studies):
     capacity = (root / "reports" / "capacity.html").read_text()
     for name in ("marginals", "importance"):
         assert (root / "reports" / "figures" / "capacity" / "reuters" / f"{name}.png").stat().st_size > 5000
-    assert re.search(r'<table class="importance">.*?<td class="name">(layers|units)</td>', capacity)
+    assert re.search(r'<table class="importance">.*?<td class="name">(layers|units)</td>', capacity, re.S)
     assert "Effect of each swept field" in capacity
     labels = pd.read_csv(study_file(root, "summary.csv", "capacity"))["variant"]
     assert sorted(labels) == sorted(f"lstm-l{l}-u{u}-orth-d0-rd0" for l in (1, 2) for u in (4, 6))

@@ -21,6 +21,7 @@ def run(data, seed, variant="lstm"):
     return model, history, metadata, metrics
 
 
+@pytest.mark.slow  # trains
 def test_history_and_metadata(tmp_path):
     data = tiny_data(tmp_path)
     _, history, metadata, _ = run(data, seed=0)
@@ -33,6 +34,7 @@ def test_history_and_metadata(tmp_path):
         assert metadata[key]
 
 
+@pytest.mark.slow  # trains
 def test_same_seed_gives_identical_history_and_metrics(tmp_path):
     data = tiny_data(tmp_path)
     first, second, other = run(data, 0), run(data, 0), run(data, 1)
@@ -69,6 +71,7 @@ def test_batches_are_the_rows_in_order_then_weightless_fill_without_autotuning()
     assert [len(b) for _, b, _ in batches(x, y, 5, fill=False)] == [5] * 4 + [3]
 
 
+@pytest.mark.slow  # trains
 def test_weightless_fill_changes_neither_the_step_nor_the_logs():
     """One epoch over 23 rows in batches of 5: filled (as the pipeline does) or with a short last
     batch (plain Keras, unweighted). The weights after it, the epoch's loss and accuracy and the
@@ -81,7 +84,8 @@ def test_weightless_fill_changes_neither_the_step_nor_the_logs():
     from rnnbench import engines
     from rnnbench.models import build_model
     from rnnbench.engines import batches
-    from rnnbench.training import compile_classifier, configure_tensorflow, epoch_logs
+    from rnnbench.runtime import configure_tensorflow
+    from rnnbench.training import compile_classifier, epoch_logs
 
     configure_tensorflow(1, 0)
     rng = np.random.default_rng(3)
@@ -116,7 +120,7 @@ def test_xla_cache_directory_is_per_tensorflow_version_and_cpu(tmp_path):
 
     import tensorflow as tf
 
-    from rnnbench.training import xla_cache_directory
+    from rnnbench.runtime import xla_cache_directory
 
     folder = xla_cache_directory(tmp_path)
     assert folder.parent == tmp_path / "xla"
@@ -126,11 +130,11 @@ def test_xla_cache_directory_is_per_tensorflow_version_and_cpu(tmp_path):
 
 TRAIN_WITH_CACHE = """
 import json, sys
-import rnnbench.training
+import rnnbench.runtime
 from rnnbench.data import prepare_reuters
 from rnnbench.training import train
 if sys.argv[2:] == ["no-prune"]:
-    rnnbench.training.prune_xla_cache = lambda directory: []
+    rnnbench.runtime.prune_xla_cache = lambda directory: []
 from tests.conftest import TINY_VARIANTS, synthetic_reuters
 raw = sys.argv[1] + "/reuters.npz"
 data = prepare_reuters(raw, synthetic_reuters(raw), num_words=40, maxlen=25, padding="post")
@@ -140,6 +144,7 @@ print(json.dumps(history.drop(columns="seconds").to_dict("list")))
 """
 
 
+@pytest.mark.slow  # trains
 def test_a_job_that_loads_compiled_programs_from_the_xla_cache_trains_the_same(tmp_path):
     """Two processes (a job each): the first compiles and saves its XLA programs, the second loads
     them; the histories are identical."""
@@ -176,7 +181,7 @@ def test_a_job_that_loads_compiled_programs_from_the_xla_cache_trains_the_same(t
 def test_prune_xla_cache_drops_damaged_entries_only(tmp_path, capsys):
     from google.protobuf import descriptor_pb2
 
-    from rnnbench.training import prune_xla_cache
+    from rnnbench.runtime import prune_xla_cache
 
     whole = descriptor_pb2.FileDescriptorProto(name="x" * 300, package="y").SerializeToString()
     (tmp_path / "whole.pb").write_bytes(whole)

@@ -94,8 +94,8 @@ def test_snakefmt_is_clean():
 
 def test_snakemake_exits_promptly_after_its_last_job(tiny_workflow):
     """Snakemake 9 leaves a 1-s scheduler timer running after each scheduling round and waits for it
-    at exit: 1.16–1.17 s from the pad job's output to the process's end without the workflow's
-    onsuccess hook, 0.33–0.40 s with it (docs/performance.md). The line is between the two."""
+    at exit, unless the workflow's onsuccess hook cancels it: the process must end sooner after the
+    last job's output than that timer's period, which it cannot without the hook."""
     import os
     import subprocess
     import time
@@ -113,7 +113,7 @@ def test_snakemake_exits_promptly_after_its_last_job(tiny_workflow):
         time.sleep(0.005)
     ended = time.perf_counter()
     assert process.returncode == 0 and written is not None
-    assert ended - written < 0.8, f"snakemake ended {ended - written:.2f} s after the last job's output"
+    assert ended - written < 1.0, f"snakemake ended {ended - written:.2f} s after the last job's output"
 
 
 def test_unknown_cell_is_rejected_before_any_job(tiny_workflow):

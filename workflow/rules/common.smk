@@ -16,8 +16,9 @@ try:
     rnnbench_config.validate_config(
         config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
     )
-    # Where the padded data exists already, batch_size is checked against it now;
-    # otherwise the training job checks it before training.
+    # Where the padded data exists already, batch_size is checked against it now (one array's
+    # length: cheap), before any job replaces a finished run's outputs; otherwise the training
+    # job checks it before training.
     for dataset in config["datasets"]:
         if os.path.exists(f"data/padded/{dataset}.npz"):
             rnnbench_config.check_batch_size(
@@ -136,11 +137,10 @@ def study_settings(wildcards):
 def stop_rescheduling_timers():
     """Cancel Snakemake's pending scheduler re-evaluation timers once the workflow is over.
 
-    Snakemake 9's job scheduler starts a 1-s ``threading.Timer`` after each scheduling round (its
-    ``--max-jobs-per-timespan`` re-evaluation, ``_schedule_reevalutation``); the timer is not a daemon
-    thread, so the finished process waits for it: each invocation ended 1.1–1.2 s after its last
-    job (docs/performance.md, "P2: the seconds after the last line"). Nothing is scheduled after
-    the hooks, so the timers have nothing left to do."""
+    Snakemake 9's scheduler starts a 1-s ``threading.Timer`` after each scheduling round
+    (``_schedule_reevalutation``); it is not a daemon thread, so the finished process would wait for
+    it. Nothing is scheduled after these hooks, so the timers have nothing left to do.
+    """
     import threading
 
     for thread in threading.enumerate():

@@ -1,4 +1,5 @@
-"""What the pipeline benchmarks share: a temp copy of the workflow with a config of a few variants."""
+"""What the benchmarks share: a temp copy of the workflow with a config of a few variants, timing, and
+the command line of a benchmark family (``dispatch``)."""
 
 import os
 import shutil
@@ -53,6 +54,27 @@ def timed(command, cwd) -> float:
 
 
 def plain_keras(variant: str, epochs: int, seed: int = 0) -> list[str]:
-    """The command of one run as the notebook's plain Keras script (benchmarks/plain_keras.py)."""
-    return [sys.executable, str(REPO / "benchmarks" / "plain_keras.py"), "--variant", variant, "--seed", str(seed),
-            "--epochs", str(epochs)]
+    """The command of one run as the notebook's plain Keras script (``pipeline_speed.py plain``)."""
+    return [sys.executable, str(REPO / "benchmarks" / "pipeline_speed.py"), "plain", "--variant", variant,
+            "--seed", str(seed), "--epochs", str(epochs)]
+
+
+def epoch_timer():
+    """A callback for ``model.fit`` and the list it fills with each epoch's seconds."""
+    import keras
+
+    seconds = []
+    timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: seconds.__setitem__(-1, seconds[-1] + time.perf_counter()),
+    )
+    return timer, seconds
+
+
+def dispatch(commands: dict) -> None:
+    """Run ``commands[argv[1]]`` on the rest of the command line; list the commands otherwise."""
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        names = ", ".join(commands)
+        raise SystemExit(f"usage: {Path(sys.argv[0]).name} COMMAND [options]; COMMAND is one of {names} "
+                         "(COMMAND --help for its options)")
+    commands[sys.argv[1]](sys.argv[2:])

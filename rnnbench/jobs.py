@@ -1,0 +1,95 @@
+"""What every job script does (its log, a fast exit), and running one job's script alone.
+
+``python -m rnnbench.jobs RULE [WILDCARD=VALUE ...]`` builds the ``snakemake`` object that Snakemake
+would hand the rule's script for those wildcards (inputs, outputs, params, log, threads) and runs the
+script in this process, under a debugger if wanted, as PyPSA-Eur's ``mock_snakemake`` does.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def log_to(path: str | Path):
+    """Send this process's stdout and stderr, Python's and native code's alike, to ``path``.
+
+    TensorFlow's C++ logging writes to file descriptor 2 directly, so reassigning
+    ``sys.stderr`` is not enough to keep it out of Snakemake's console.
+    """
+    import sys
+
+    log = open(path, "w", buffering=1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    sys.stdout = sys.stderr = log
+    return log
+
+
+def exit_now(status: int = 0):
+    """End this process at once: run its ``atexit`` handlers, flush Python's streams, and skip the
+    interpreter's teardown of its modules.
+
+    With TensorFlow loaded that teardown is a noticeable part of a short job; a job's outputs are
+    all written by then. Call it as a job's last statement, on success only."""
+    import atexit
+    import sys
+
+    atexit._run_exitfuncs()  # logging's shutdown among them
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        if stream is not None:
+            stream.flush()
+    os._exit(status)
+
+
+def mock_snakemake(rule: str, root=None, **wildcards):
+    """(the ``snakemake`` object of one job of ``rule`` with these wildcards, the script it runs),
+    from the workflow in ``root`` (default: this checkout) and its config.yaml; paths are absolute.
+    Uses two private parts of Snakemake's API (``WorkflowApi._workflow``, ``Workflow.dag_settings``)."""
+    import snakemake.jobs
+    from snakemake.api import SnakemakeApi
+    from snakemake.dag import DAG
+    from snakemake.iocontainers import Snakemake
+    from snakemake.settings.types import DAGSettings, OutputSettings, ResourceSettings
+
+    root = Path(root or ROOT).resolve()
+    previous = os.getcwd()
+    try:
+        with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+            workflow = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=root / "Snakefile",
+                                    workdir=root)._workflow
+            workflow.dag_settings = DAGSettings()
+            job_rule = workflow.get_rule(rule)
+            job = snakemake.jobs.Job(job_rule, DAG(workflow, rules=[job_rule]), wildcards)
+            script = (Path(job_rule.basedir) / job_rule.script).resolve()
+            files = [[str(root / path) for path in group] for group in (job.input, job.output, job.log)]
+            for group, paths in zip((job.input, job.output, job.log), files):
+                for index, path in enumerate(paths):
+                    group[index] = path
+            mock = Snakemake(job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
+                             workflow.config, job_rule.name, None, scriptdir=str(script.parent))
+    finally:
+        os.chdir(previous)
+    return mock, script
+
+
+def main(argv=None) -> None:
+    import argparse
+    import runpy
+
+    parser = argparse.ArgumentParser(description="Run one job's script alone, as Snakemake would run it.")
+    parser.add_argument("rule", help="a rule with a script: train, evaluate, aggregate, …")
+    parser.add_argument("wildcards", nargs="*", help="name=value, e.g. dataset=reuters run=lstm-l1-u32-orth-d0-rd0 seed=0")
+    args = parser.parse_args(argv)
+    job, script = mock_snakemake(args.rule, **dict(item.split("=", 1) for item in args.wildcards))
+    for path in [*job.output, *job.log]:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    runpy.run_path(str(script), init_globals={"snakemake": job}, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
