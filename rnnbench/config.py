@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+
+from rnnbench.models import Spec
 
 
 class ConfigError(ValueError):
@@ -123,11 +127,12 @@ def padded_training_rows(padded_npz, validation_split: float) -> int:
         return training_rows(archive["y_train"].shape[0], validation_split)
 
 
-def check_batch_size(config: Mapping[str, Any], dataset: str, rows: int) -> None:
-    if config["batch_size"] > rows:
+def check_batch_size(batch_size: int, validation_split: float, dataset: str, rows: int) -> None:
+    """Refuse a batch larger than the ``rows`` a dataset trains on."""
+    if batch_size > rows:
         raise ConfigError(
-            f"invalid config:\n  batch_size = {config['batch_size']}: larger than the {rows} training rows "
-            f"of dataset {dataset!r} (after validation_split {config['validation_split']})"
+            f"invalid config:\n  batch_size = {batch_size}: larger than the {rows} training rows "
+            f"of dataset {dataset!r} (after validation_split {validation_split})"
         )
 
 
@@ -136,26 +141,47 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def train_slice(config: Mapping[str, Any], dataset: str, spec: Mapping[str, Any]) -> str:
-    """Everything that determines a training run except its seed, canonically encoded.
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that determines a training run except its seed: the train rule's config slice."""
 
-    ``spec`` is the run's variant spec; it is normalised here, so writing a default out, or
-    a label, changes nothing. Snakemake compares this string to the one recorded for an
-    existing output, so editing one dataset's settings marks only its own jobs as stale.
-    """
-    from rnnbench.models import normalize_spec
+    variant: Spec
+    embedding_dim: int
+    epochs: int
+    batch_size: int
+    validation_split: float
 
-    return canonical(
-        {
-            # The data itself reaches the job as its input file; of the dataset's
-            # settings only the model-shaping one belongs here.
-            "embedding_dim": config["datasets"][dataset]["embedding_dim"],
-            "variant": normalize_spec(spec),
-            "epochs": config["epochs"],
-            "batch_size": config["batch_size"],
-            "validation_split": config["validation_split"],
-        }
-    )
+    def to_json(self) -> str:
+        return canonical({**dataclasses.asdict(self), "variant": self.variant.as_dict()})
+
+    @classmethod
+    def of(cls, fields: "TrainSettings | Mapping[str, Any]") -> "TrainSettings":
+        """Settings from a mapping of the same fields (its variant a config entry), for callers outside
+        the pipeline; settings pass through unchanged."""
+        if isinstance(fields, TrainSettings):
+            return fields
+        return cls(**{**fields, "variant": Spec.of(fields["variant"])})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainSettings":
+        """The settings a train job got (``to_json``'s text): the variant is already a whole spec."""
+        fields = json.loads(text)
+        return cls(**{**fields, "variant": Spec(**fields["variant"])})
+
+
+def train_slice(config: Mapping[str, Any], dataset: str, spec: Spec | Mapping[str, Any]) -> str:
+    """The train rule's settings for one run (``TrainSettings``), canonically encoded. Snakemake
+    compares this string to the one recorded for an existing output, so editing one dataset's
+    settings or one variant marks only its own jobs as stale."""
+    return TrainSettings(
+        # The data itself reaches the job as its input file; of the dataset's settings only the
+        # model-shaping one belongs here.
+        variant=Spec.of(spec),
+        embedding_dim=config["datasets"][dataset]["embedding_dim"],
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        validation_split=config["validation_split"],
+    ).to_json()
 
 
 DOWNLOAD_KEYS = ("filename", "url", "sha256", "member")
@@ -182,7 +208,7 @@ def report_slice(config: Mapping[str, Any], study: str) -> str:
             "study": study,
             "description": entry.get("description", ""),
             "datasets": {name: config["datasets"][name] for name in entry["datasets"]},
-            "variants": study_variants(config, study),
+            "variants": {label: spec.as_dict() for label, spec in study_variants(config, study).items()},
             "axes": sweep_axes(config, study),
             "seeds": study_seeds(config, study),
             "epochs": config["epochs"],

@@ -2,39 +2,59 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 BASELINES = {"bow"}  # non-recurrent reference models, built from the same kind of spec
 
-# Every optional spec field and its default. A spec is normalised (defaults filled in)
-# before it is named or hashed, so writing a default out changes neither.
+@dataclass(frozen=True)
+class Spec:
+    """A variant: what the model is, and the engine that computes it, every field filled in and typed.
+
+    ``Spec.of`` builds one from a config entry where the config is read; from there it is handed on
+    unchanged (to the rule as JSON, from the train script to ``build_model``). Writing a default
+    out, or 1 for 1.0, gives the same spec, so the same name and the same runs."""
+
+    cell: str
+    layers: int
+    units: int
+    recurrent_initializer: str = "orthogonal"  # Keras's default
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    activation: str = "tanh"
+    bidirectional: bool = False
+    mask_zero: bool = False
+    embedding_dropout: float = 0.0
+    learning_rate: float = 0.001  # Keras's Adam default, as in the notebook
+    early_stopping: int = 0  # patience in epochs on val_loss, best weights restored; 0 = off
+    engine: str = "fused"  # how fast the model is computed, not what: rnnbench.engines.ENGINES
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> "Spec":
+        """The spec of a config entry (defaults filled in, numbers in their field's type)."""
+        if isinstance(fields, Spec):
+            return fields
+        types = {field.name: field.type for field in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - set(types))
+        if unknown:
+            raise ValueError(f"unknown spec field(s) {', '.join(unknown)}")
+        cast = {"int": int, "float": float}
+        return cls(**{key: cast[types[key]](value) if types[key] in cast else value for key, value in fields.items()})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Every optional spec field and its default.
 SPEC_DEFAULTS: dict[str, Any] = {
-    "recurrent_initializer": "orthogonal",  # Keras's default
-    "dropout": 0.0,
-    "recurrent_dropout": 0.0,
-    "activation": "tanh",
-    "bidirectional": False,
-    "mask_zero": False,
-    "embedding_dropout": 0.0,
-    "learning_rate": 0.001,  # Keras's Adam default, as in the notebook
-    "early_stopping": 0,  # patience in epochs on val_loss, best weights restored; 0 = off
-    "engine": "fused",  # how fast the model is computed, not what: rnnbench.engines.ENGINES
+    field.name: field.default for field in dataclasses.fields(Spec) if field.default is not dataclasses.MISSING
 }
 
 
-def normalize_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec with every default filled in and numbers in one type (1 and 1.0 are one spec)."""
-    full = {**SPEC_DEFAULTS, **spec}
-    for key in ("dropout", "recurrent_dropout", "embedding_dropout", "learning_rate"):
-        full[key] = float(full[key])
-    for key in ("layers", "units", "early_stopping"):
-        full[key] = int(full[key])
-    return full
-
-
 def build_model(
-    variant: Mapping[str, Any],
+    spec: Spec | Mapping[str, Any],
     *,
     num_words: int,
     maxlen: int,
@@ -42,7 +62,7 @@ def build_model(
     num_classes: int,
     token_product: bool = True,
 ):
-    """The model that ``variant`` describes.
+    """The model that ``spec`` describes (a config entry is read as ``Spec.of`` it).
 
     Recurrent cells follow the notebook: an embedding, ``layers`` stacked recurrent layers
     (every one but the last returns sequences; input kernels keep Keras's glorot_uniform default),
@@ -59,32 +79,32 @@ def build_model(
 
     from rnnbench.engines import embedding_layer, recurrent_layer
 
-    spec = normalize_spec(variant)
+    spec = Spec.of(spec)
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
-    if spec["cell"] == "bow":
+    if spec.cell == "bow":
         # Token 0 is padding: it is counted like a word, the same for every document length.
         x = keras.layers.CategoryEncoding(num_words, output_mode="multi_hot", name="bag_of_words")(inputs)
-        for index in range(spec["layers"]):
-            x = keras.layers.Dense(spec["units"], activation="relu", name=f"dense_{index + 1}")(x)
-            if spec["dropout"]:
-                x = keras.layers.Dropout(spec["dropout"], name=f"dropout_{index + 1}")(x)
+        for index in range(spec.layers):
+            x = keras.layers.Dense(spec.units, activation="relu", name=f"dense_{index + 1}")(x)
+            if spec.dropout:
+                x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index + 1}")(x)
     else:
-        cell = recurrent_layer(spec["engine"], CELLS[spec["cell"]], token_product)
-        x = embedding_layer(spec["engine"])(num_words, embedding_dim, mask_zero=spec["mask_zero"], name="embedding")(inputs)
-        if spec["embedding_dropout"]:
-            x = keras.layers.Dropout(spec["embedding_dropout"], name="embedding_dropout")(x)
-        for index in range(spec["layers"]):
+        cell = recurrent_layer(spec.engine, CELLS[spec.cell], token_product)
+        x = embedding_layer(spec.engine)(num_words, embedding_dim, mask_zero=spec.mask_zero, name="embedding")(inputs)
+        if spec.embedding_dropout:
+            x = keras.layers.Dropout(spec.embedding_dropout, name="embedding_dropout")(x)
+        for index in range(spec.layers):
             layer = cell(
-                spec["units"],
-                activation=spec["activation"],
-                recurrent_initializer=spec["recurrent_initializer"],
-                dropout=spec["dropout"],
-                recurrent_dropout=spec["recurrent_dropout"],
-                return_sequences=index < spec["layers"] - 1,
-                name=f"{spec['cell']}_{index + 1}",
+                spec.units,
+                activation=spec.activation,
+                recurrent_initializer=spec.recurrent_initializer,
+                dropout=spec.dropout,
+                recurrent_dropout=spec.recurrent_dropout,
+                return_sequences=index < spec.layers - 1,
+                name=f"{spec.cell}_{index + 1}",
             )
-            if spec["bidirectional"]:
+            if spec.bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
             x = layer(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="topic")(x)
-    return keras.Model(inputs, outputs, name=spec["cell"])
+    return keras.Model(inputs, outputs, name=spec.cell)

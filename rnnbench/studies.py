@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Mapping
 
-from rnnbench.models import BASELINES, SPEC_DEFAULTS, normalize_spec
+from rnnbench.models import BASELINES, SPEC_DEFAULTS, Spec
 
 DEFAULT_STUDY = "summary"
 
@@ -28,7 +28,7 @@ def _number(value) -> str:
     return text.replace("+", "")
 
 
-def spec_name(spec: Mapping[str, Any]) -> str:
+def spec_name(spec: Spec | Mapping[str, Any]) -> str:
     """A deterministic, readable name that encodes every field of the normalised spec.
 
     ``lstm-l2-u64-orth-d0.2-rd0.05``; optional fields appear only when they differ from
@@ -36,7 +36,7 @@ def spec_name(spec: Mapping[str, Any]) -> str:
     Different specs get different names (each field maps to its own token), so the name
     can serve as the run's identity.
     """
-    spec = normalize_spec(spec)
+    spec = Spec.of(spec).as_dict()
     parts = [spec["cell"], f"l{spec['layers']}", f"u{spec['units']}"]
     if spec["cell"] not in BASELINES:
         parts.append(INITIALIZERS[spec["recurrent_initializer"]])
@@ -58,12 +58,12 @@ def spec_name(spec: Mapping[str, Any]) -> str:
     return "-".join(parts)
 
 
-def expand_sweep(sweep: Mapping[str, Any]) -> list[dict]:
+def expand_sweep(sweep: Mapping[str, Any]) -> list[Spec]:
     """Every spec of a sweep's grid (base updated by one combination), in a fixed order, without duplicates."""
     axes = sorted(sweep["grid"])
     specs, seen = [], set()
     for values in itertools.product(*(sweep["grid"][axis] for axis in axes)):
-        spec = normalize_spec({**sweep["base"], **dict(zip(axes, values))})
+        spec = Spec.of({**sweep["base"], **dict(zip(axes, values))})
         name = spec_name(spec)
         if name not in seen:
             seen.add(name)
@@ -71,8 +71,8 @@ def expand_sweep(sweep: Mapping[str, Any]) -> list[dict]:
     return specs
 
 
-def study_variants(config: Mapping[str, Any], study: str) -> dict[str, dict]:
-    """The study's variants as label -> normalised spec, in the order the study lists them.
+def study_variants(config: Mapping[str, Any], study: str) -> dict[str, Spec]:
+    """The study's variants as label -> spec, in the order the study lists them.
 
     Named variants keep their names as labels; sweep entries are labelled by their spec name.
     A spec that appears twice in one study (a named variant also in a sweep) is kept once,
@@ -85,7 +85,7 @@ def study_variants(config: Mapping[str, Any], study: str) -> dict[str, dict]:
     for sweep in entry.get("sweeps", []):
         candidates += [(spec_name(spec), spec) for spec in expand_sweep(config["sweeps"][sweep])]
     for label, spec in candidates:
-        spec = normalize_spec(spec)
+        spec = Spec.of(spec)
         if spec_name(spec) not in names:
             names.add(spec_name(spec))
             variants[label] = spec
@@ -121,8 +121,8 @@ def study_runs(config: Mapping[str, Any], study: str) -> list[tuple[str, str, st
     )
 
 
-def run_specs(config: Mapping[str, Any]) -> dict[str, dict]:
-    """Run name -> normalised spec, over every study: what the train rule can build."""
+def run_specs(config: Mapping[str, Any]) -> dict[str, Spec]:
+    """Run name -> spec, over every study: what the train rule can build."""
     return {
         spec_name(spec): spec
         for study in studies(config)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.checkpoint import Checkpoint
-from rnnbench.config import training_rows
+from rnnbench.config import TrainSettings, training_rows
 from rnnbench.runtime import configure_tensorflow, host_facts
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -73,7 +73,7 @@ def reseed_dropout(model, seed: int, epoch: int) -> None:
 
 def train(
     data: Mapping[str, np.ndarray],
-    spec: Mapping[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     *,
     seed: int,
     threads: int,
@@ -83,10 +83,10 @@ def train(
     token_product: bool = True,
     fill_last_batch: bool = True,
 ):
-    """Train the model that ``spec`` describes; return (model, history frame, metadata).
+    """Train the model that ``settings`` describe; return (model, history frame, metadata).
 
-    ``spec`` is the rule's canonical slice: the variant, embedding_dim, epochs, batch_size
-    and validation_split. A variant with ``early_stopping: N`` stops once val_loss has not
+    ``settings``: the train rule's ``TrainSettings`` (a mapping of the same fields is read with
+    ``TrainSettings.of``). A variant with ``early_stopping: N`` stops once val_loss has not
     improved for N epochs and returns the weights of its best validation epoch; the test
     split is never seen here. With ``checkpoint_dir``, every finished epoch is checkpointed there
     and a later call resumes from the last one; the result is the same as an uninterrupted
@@ -99,41 +99,42 @@ def train(
     import keras
 
     from rnnbench.engines import batches, uses_xla, validation_batches
-    from rnnbench.models import build_model, normalize_spec
+    from rnnbench.models import build_model
 
+    settings = TrainSettings.of(settings)
+    spec = settings.variant
     started = time.time()
     x_train, y_train = data["x_train"], data["y_train"]
-    (x_fit, y_fit), validation = split_validation(x_train, y_train, spec["validation_split"])
+    (x_fit, y_fit), validation = split_validation(x_train, y_train, settings.validation_split)
     model = build_model(
-        spec["variant"],
+        spec,
         num_words=int(data["num_words"]),
         maxlen=x_train.shape[1],
-        embedding_dim=spec["embedding_dim"],
+        embedding_dim=settings.embedding_dim,
         num_classes=int(data["num_classes"]),
         token_product=token_product,
     )
-    variant = normalize_spec(spec["variant"])
-    patience = variant["early_stopping"]
-    engine = variant["engine"]
-    compile_classifier(model, engine, variant["learning_rate"])
-    checkpoint = Checkpoint(checkpoint_dir, json.dumps({"spec": spec, "seed": seed}, sort_keys=True))
+    patience, engine = spec.early_stopping, spec.engine
+    compile_classifier(model, engine, spec.learning_rate)
+    identity = json.dumps({"spec": json.loads(settings.to_json()), "seed": seed}, sort_keys=True)
+    checkpoint = Checkpoint(checkpoint_dir, identity)
     restored, best = checkpoint.restore(model) or (None, None)
     rows = [] if restored is None else restored.to_dict("records")
     resumed_from = len(rows)
     if resumed_from:
         print(f"resuming after epoch {resumed_from} from {checkpoint.directory}")
     diverged = any(not np.isfinite(row["loss"]) for row in rows)
-    validation = validation_batches(validation, engine, spec["batch_size"], fill_last_batch)
-    for epoch in range(len(rows), spec["epochs"]):
+    validation = validation_batches(validation, engine, settings.batch_size, fill_last_batch)
+    for epoch in range(len(rows), settings.epochs):
         if diverged or (patience and _epochs_since_best(rows) >= patience):
             break
-        print(f"Epoch {epoch + 1}/{spec['epochs']}")
+        print(f"Epoch {epoch + 1}/{settings.epochs}")
         order = epoch_order(len(x_fit), seed, epoch)
         reseed_dropout(model, seed, epoch)
         steps = _step_counter()
         start = time.perf_counter()
         fit = model.fit(
-            batches(x_fit[order], y_fit[order], spec["batch_size"], fill_last_batch), epochs=1, shuffle=False,
+            batches(x_fit[order], y_fit[order], settings.batch_size, fill_last_batch), epochs=1, shuffle=False,
             validation_data=validation, callbacks=[keras.callbacks.TerminateOnNaN(), steps], verbose=verbose,
         )
         seconds = time.perf_counter() - start

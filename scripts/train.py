@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.config import check_batch_size, training_rows
+from rnnbench.config import TrainSettings, check_batch_size, training_rows
 from rnnbench.data import load_padded
 from rnnbench.engines import to_keras
 from rnnbench.io import atomic_path, write_csv, write_json, write_npy
@@ -25,19 +25,19 @@ from rnnbench.training import predict, train
 
 log_to(snakemake.log[0])
 
-spec = json.loads(snakemake.params.spec)
+settings = TrainSettings.from_json(snakemake.params.spec)
 data = load_padded(snakemake.input.data)
-rows = training_rows(len(data["y_train"]), spec["validation_split"])
-check_batch_size(spec, snakemake.wildcards.dataset, rows)
+rows = training_rows(len(data["y_train"]), settings.validation_split)
+check_batch_size(settings.batch_size, settings.validation_split, snakemake.wildcards.dataset, rows)
 checkpoint_dir = Path(snakemake.output.history).parent / "checkpoint"
 model, history, metadata = train(
-    data, spec, seed=int(snakemake.wildcards.seed), threads=snakemake.threads,
+    data, settings, seed=int(snakemake.wildcards.seed), threads=snakemake.threads,
     checkpoint_dir=checkpoint_dir, xla_cache=xla_cache_directory(".cache"),
 )
 with atomic_path(snakemake.output.model) as tmp:
     to_keras(model).save(tmp)  # Keras's own layer classes: loads with plain Keras
 write_npy(predict(model, data["x_test"]), snakemake.output.predictions)
 write_csv(history, snakemake.output.history)
-write_json(dict(metadata, spec=spec), snakemake.output.metadata)
+write_json(dict(metadata, spec=json.loads(snakemake.params.spec)), snakemake.output.metadata)
 shutil.rmtree(checkpoint_dir)  # the run is complete
-exit_now()  # skips the 1-s teardown of TensorFlow's modules
+exit_now()  # skips the teardown of TensorFlow's modules

@@ -1,4 +1,5 @@
 import copy
+import json
 
 import pytest
 import yaml
@@ -93,3 +94,22 @@ def test_bad_studies_and_sweeps_are_named(config, edit, expected):
     with pytest.raises(ConfigError, match=expected):
         validate_config(config, SCHEMA)
     assert canonical({"b": 1, "a": 2}) == '{"a":2,"b":1}'
+
+
+def test_a_spec_is_read_once_and_handed_on_unchanged():
+    """Spec.of fills defaults and types once; the train rule's JSON gives the same Spec back, which
+    build_model takes as it is."""
+    from rnnbench.config import TrainSettings, train_slice
+    from rnnbench.models import SPEC_DEFAULTS, Spec
+
+    entry = {"cell": "lstm", "layers": 1, "units": 32, "dropout": 0, "learning_rate": 1e-3}
+    spec = Spec.of(entry)
+    assert spec == Spec.of({**SPEC_DEFAULTS, **entry, "dropout": 0.0}) and isinstance(spec.dropout, float)
+    assert Spec.of(spec) is spec
+    with pytest.raises(ValueError, match="unknown spec field"):
+        Spec.of({**entry, "unit": 3})
+    config = {"datasets": {"reuters": {"embedding_dim": 8}}, "epochs": 2, "batch_size": 16, "validation_split": 0.25}
+    text = train_slice(config, "reuters", entry)
+    settings = TrainSettings.from_json(text)
+    assert settings.variant == spec and settings.to_json() == text
+    assert TrainSettings.of(json.loads(text)) == settings

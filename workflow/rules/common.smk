@@ -22,7 +22,8 @@ try:
     for dataset in config["datasets"]:
         if os.path.exists(f"data/padded/{dataset}.npz"):
             rnnbench_config.check_batch_size(
-                config,
+                config["batch_size"],
+                config["validation_split"],
                 dataset,
                 rnnbench_config.padded_training_rows(
                     f"data/padded/{dataset}.npz", config["validation_split"]
