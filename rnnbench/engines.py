@@ -27,6 +27,7 @@ tests/test_engines.py then fails):
 from __future__ import annotations
 
 import functools
+import zipfile
 
 import keras
 from keras import ops
@@ -249,7 +250,6 @@ class SimpleRNN(_Hoisted, keras.layers.SimpleRNN):
 
 
 LAYERS = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
-KERAS_CLASSES = {Embedding: keras.layers.Embedding, **{layer: getattr(keras.layers, name) for name, layer in LAYERS.items()}}
 
 
 def _checked(engine: str) -> str:
@@ -330,20 +330,43 @@ def validation_batches(validation, engine: str, batch_size: int, fill: bool = Tr
 
 
 def to_keras(model):
-    """The same model built from Keras's own layer classes, with the same weights: what is saved,
-    so that a trained model loads wherever Keras does."""
+    """The same model built from Keras's own layer classes, with the same weights and without an
+    optimizer: what a run saves, so that it loads wherever Keras does."""
 
-    def plain(layer):
-        if isinstance(layer, keras.layers.Bidirectional):
-            return keras.layers.Bidirectional(
-                plain(layer.forward_layer), backward_layer=plain(layer.backward_layer),
-                merge_mode=layer.merge_mode, name=layer.name,
-            )
-        config = layer.get_config()
-        keras_class = next((base for fused, base in KERAS_CLASSES.items() if isinstance(layer, fused)), type(layer))
-        config.pop("token_product", None)
-        return keras_class.from_config(config)  # for any other layer, what clone_model does by default
+    def plain(config):
+        if isinstance(config, list):
+            return [plain(item) for item in config]
+        if not isinstance(config, dict):
+            return config
+        config = {key: plain(value) for key, value in config.items()}
+        if str(config.get("registered_name")).startswith("rnnbench>"):  # one of the layers above
+            config.update(module="keras.layers", registered_name=None)
+            config["config"].pop("token_product", None)
+        return config
 
-    copy = keras.models.clone_model(model, clone_function=plain)
+    copy = keras.Model.from_config(plain(model.get_config()))
     copy.set_weights(model.get_weights())
     return copy
+
+
+def convert(path) -> bool:
+    """Rewrite a model.keras saved with this module's layer classes (by a version before ``to_keras``)
+    with Keras's own; return whether it needed it. The weights stay as they are."""
+    from pathlib import Path
+
+    from rnnbench.io import atomic_path
+
+    with zipfile.ZipFile(path) as archive:
+        if b'"rnnbench>' not in archive.read("config.json"):
+            return False
+    model = keras.saving.load_model(path, compile=False)
+    with atomic_path(Path(path)) as tmp:
+        to_keras(model).save(tmp)
+    return True
+
+
+if __name__ == "__main__":  # python -m rnnbench.engines results/runs/*/*/*/model.keras
+    import sys
+
+    for name in sys.argv[1:]:
+        print(f"{name}: {'rewritten with Keras layers' if convert(name) else 'already Keras layers'}")

@@ -10,6 +10,7 @@ and compares on every run: no file lists to keep by hand.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -19,15 +20,7 @@ PACKAGE = "rnnbench"
 def imported_modules(path, root) -> set[str]:
     """The package's modules that the Python file at ``path`` imports anywhere in it (at the top
     or inside a function), as dotted names; ``root`` is the folder that holds the package."""
-    tree = ast.parse(Path(path).read_text(), filename=str(path))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # a module or a name in one
-    modules = {name for name in names if name == PACKAGE or name.startswith(PACKAGE + ".")}
+    modules = {name for name in _parsed(path).imports if name == PACKAGE or name.startswith(PACKAGE + ".")}
     found = {name for name in modules if module_path(name, root) is not None}
     return found | ({PACKAGE} if found and module_path(PACKAGE, root) else set())  # the package's __init__ runs too
 
@@ -53,20 +46,45 @@ def script_modules(script, root) -> list[str]:
     return sorted(seen)
 
 
+class _Parsed:
+    """What the digests need of one source file: its code without docstrings, its imports, its strings."""
+
+    def __init__(self, source: str, filename: str):
+        tree = ast.parse(source, filename=filename)
+        self.imports, self.strings = set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                self.imports.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                self.imports.add(node.module)
+                self.imports.update(f"{node.module}.{alias.name}" for alias in node.names)  # a module or a name
+            elif isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.body
+                if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                        and isinstance(body[0].value.value, str):
+                    node.body = body[1:] or [ast.Pass()]
+        self.strings = {node.value for node in ast.walk(tree)
+                        if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        self.code = ast.dump(tree)
+
+
+def _parsed(path) -> _Parsed:
+    """Each version of a file is parsed once per process (the workflow asks for a module once per rule)."""
+    return _parse(Path(path).read_text(), str(path))
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(source: str, path: str) -> _Parsed:
+    return _Parsed(source, path)
+
+
 def module_digest(path: Path) -> str:
     """sha256 of a module's syntax tree without docstrings (comments and layout never reach the tree),
     and of every data file in the package that the module names in a string (a template, say)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
-    digest = hashlib.sha256(ast.dump(tree).encode())
-    strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    parsed = _parsed(path)
+    digest = hashlib.sha256(parsed.code.encode())
     for data in sorted(Path(path).parent.rglob("*")):
-        if data.name in strings and data.is_file() and data.suffix != ".py" and "__pycache__" not in data.parts:
+        if data.name in parsed.strings and data.is_file() and data.suffix != ".py" and "__pycache__" not in data.parts:
             digest.update(data.name.encode() + b"\0" + data.read_bytes())
     return digest.hexdigest()
 

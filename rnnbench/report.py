@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
 import time
 from importlib import metadata as packages
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.results import Results
+from rnnbench.runtime import checkout_commit
 from rnnbench.stats import ASO_THRESHOLD, importance, reading, tied_with_best
 
 FIGURE_TITLES = {
@@ -166,15 +166,7 @@ def render(
 def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | Path = ".") -> dict[str, str]:
     """Where the numbers came from: code, packages, data, config, machine and time."""
 
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
-
-    commit = git("rev-parse", "HEAD")
-    if commit and git("status", "--porcelain", "--untracked-files=no"):
-        commit += " (with uncommitted changes)"
+    commit = checkout_commit(repo)
     versions = []
     for name in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "scipy", "seaborn", "deepsig", "snakemake"):
         try:

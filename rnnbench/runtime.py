@@ -97,6 +97,23 @@ def _without(package: str):
             del sys.modules[package]
 
 
+def checkout_commit(repo) -> str | None:
+    """The git commit of the checkout at ``repo``, marked when files tracked there were changed; None
+    outside a git checkout."""
+    import subprocess
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    commit = git("rev-parse", "HEAD")
+    if commit and git("status", "--porcelain", "--untracked-files=no"):
+        commit += " (with uncommitted changes)"
+    return commit
+
+
 def host_facts() -> dict:
     """What a run records about where and with what it ran (call after training: peak memory)."""
     import resource

@@ -20,7 +20,7 @@ from rnnbench.data import load_padded
 from rnnbench.engines import to_keras
 from rnnbench.io import atomic_path, write_csv, write_json, write_npy
 from rnnbench.jobs import exit_now, log_to
-from rnnbench.runtime import xla_cache_directory
+from rnnbench.runtime import checkout_commit, xla_cache_directory
 from rnnbench.training import predict, train
 
 log_to(snakemake.log[0])
@@ -38,6 +38,7 @@ with atomic_path(snakemake.output.model) as tmp:
     to_keras(model).save(tmp)  # Keras's own layer classes: loads with plain Keras
 write_npy(predict(model, data["x_test"]), snakemake.output.predictions)
 write_csv(history, snakemake.output.history)
-write_json(dict(metadata, spec=json.loads(snakemake.params.spec)), snakemake.output.metadata)
+commit = checkout_commit(Path(snakemake.scriptdir).parent)
+write_json(dict(metadata, spec=json.loads(snakemake.params.spec), commit=commit), snakemake.output.metadata)
 shutil.rmtree(checkpoint_dir)  # the run is complete
 exit_now()  # skips the teardown of TensorFlow's modules

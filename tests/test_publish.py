@@ -1,0 +1,49 @@
+"""python -m rnnbench.publish: a finished study's tables into docs/results/, stamped, and docs/results.md."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnbench.publish import markdown, publish
+
+
+def finished_study(root, study="summary"):
+    from rnnbench.aggregate import summarize
+    from rnnbench.stats import pairwise
+    from rnnbench.aggregate import final_values
+    from tests.test_aggregate import fake_run
+
+    rng = np.random.default_rng(0)
+    scores = {"lstm": 0.78 + 0.01 * rng.standard_normal(3), "bow_mlp": 0.85 + 0.01 * rng.standard_normal(3)}
+    runs = pd.concat([fake_run(v, s, float(x)) for v, xs in scores.items() for s, x in enumerate(xs)])
+    folder = root / "results" / "studies" / study
+    folder.mkdir(parents=True)
+    summarize(runs, {"lstm": 0.726}).to_csv(folder / "summary.csv", index=False)
+    pairwise(final_values(runs), iterations=200).to_csv(folder / "pairwise.csv", index=False)
+    pd.DataFrame({"variant": ["lstm", "bow_mlp"], "engine": ["fused", "fused"], "commit": ["abc1234", "abc1234"],
+                  "started_at": ["2026-11-28T23:00:00+0000", "2026-11-28T23:30:00+0000"]}
+                 ).to_csv(folder / "run_metadata.csv", index=False)
+    return folder
+
+
+def test_a_finished_study_is_published_with_its_stamp_and_a_table(tmp_path):
+    source = finished_study(tmp_path)
+    target = publish("summary", tmp_path / "results", tmp_path / "docs")
+    assert (target / "summary.csv").read_bytes() == (source / "summary.csv").read_bytes()
+    assert (target / "pairwise.csv").read_bytes() == (source / "pairwise.csv").read_bytes()
+    stamp = json.loads((target / "stamp.json").read_text())
+    assert stamp["trained_at_commit"] == "abc1234" and stamp["runs"] == 2 and stamp["engines"] == ["fused"]
+    text = markdown(tmp_path / "docs")
+    summary = pd.read_csv(source / "summary.csv")
+    best = summary.sort_values("accuracy_mean", ascending=False).iloc[0]
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| variant")]
+    assert rows[0].startswith(f"| {best.variant} | {best.accuracy_mean:.3f} ± {best.accuracy_std:.3f} |")
+    assert "| lstm |" in text and "0.726" in text and "commit abc1234" in text
+
+
+def test_an_unfinished_study_is_refused_by_name(tmp_path):
+    (tmp_path / "results" / "studies" / "capacity").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="study 'capacity' is not finished: .*summary.csv"):
+        publish("capacity", tmp_path / "results", tmp_path / "docs")
