@@ -92,28 +92,32 @@ def test_snakefmt_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_snakemake_exits_promptly_after_its_last_job(tiny_workflow):
-    """Snakemake 9 leaves a 1-s scheduler timer running after each scheduling round and waits for it
-    at exit, unless the workflow's onsuccess hook cancels it: the process must end sooner after the
-    last job's output than that timer's period, which it cannot without the hook."""
+PENDING_TIMERS = """
+import sys, threading
+from snakemake.cli import main
+sys.argv = ["snakemake", "--cores", "1", "data/padded/reuters.npz"]
+try:
+    main()
+except SystemExit as end:
+    assert not end.code, end.code
+pending = [t for t in threading.enumerate() if isinstance(t, threading.Timer) and not t.finished.is_set()]
+print(f"pending timers: {len(pending)}")
+"""
+
+
+def test_no_scheduler_timer_is_pending_when_the_workflow_ends(tiny_workflow):
+    """Snakemake 9 starts a 1-s scheduler timer (a non-daemon thread) after each scheduling round, so
+    a finished invocation would wait for it before exiting; the workflow's onsuccess hook cancels it.
+    Checked on the timers themselves, right after the last job, not on the clock."""
     import os
     import subprocess
-    import time
+    import sys
 
-    from tests.conftest import SNAKEMAKE
-
-    output = tiny_workflow.root / "data" / "padded" / "reuters.npz"
-    process = subprocess.Popen([SNAKEMAKE, "--cores", "1", "data/padded/reuters.npz"], cwd=tiny_workflow.root,
-                               env=dict(os.environ, KERAS_HOME=str(tiny_workflow.keras_home)),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    written = None
-    while process.poll() is None:
-        if written is None and output.exists():
-            written = time.perf_counter()
-        time.sleep(0.005)
-    ended = time.perf_counter()
-    assert process.returncode == 0 and written is not None
-    assert ended - written < 1.0, f"snakemake ended {ended - written:.2f} s after the last job's output"
+    result = subprocess.run([sys.executable, "-c", PENDING_TIMERS], cwd=tiny_workflow.root, capture_output=True,
+                            text=True, timeout=300, env=dict(os.environ, KERAS_HOME=str(tiny_workflow.keras_home)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tiny_workflow.root / "data" / "padded" / "reuters.npz").exists()
+    assert "pending timers: 0" in result.stdout, result.stdout
 
 
 def test_unknown_cell_is_rejected_before_any_job(tiny_workflow):
