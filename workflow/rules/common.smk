@@ -7,7 +7,6 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
-from rnnbench import figures as rnnbench_figures
 from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
 
@@ -37,8 +36,6 @@ STUDIES = sorted(rnnbench_studies.studies(config))
 # Run name -> spec over every study: a run's folder is its spec's name, so studies share runs.
 RUN_SPECS = rnnbench_studies.run_specs(config)
 DATASETS = sorted(config["datasets"])
-FIGURES = list(rnnbench_figures.FIGURES)
-SWEEP_FIGURES = list(rnnbench_figures.SWEEP_FIGURES)
 
 
 def _one_of(names):
@@ -96,16 +93,18 @@ def study_datasets(wildcards):
 
 
 def figure_files(wildcards):
-    """The report's figure inputs, named "{dataset}_{figure}"."""
+    """The report's figure inputs, named "{dataset}_{figure}": the figures rules' outputs (not
+    rnnbench.figures, whose import would bring pandas into every invocation's parse)."""
+    rules_ = [rules.figures] + (
+        [rules.sweep_figures]
+        if rnnbench_studies.sweep_axes(config, wildcards.study)
+        else []
+    )
     return {
         f"{dataset}_{name}": f"reports/figures/{wildcards.study}/{dataset}/{name}.png"
         for dataset in study_datasets(wildcards)
-        for name in FIGURES
-        + (
-            SWEEP_FIGURES
-            if rnnbench_studies.sweep_axes(config, wildcards.study)
-            else []
-        )
+        for rule_ in rules_
+        for name in rule_.output.keys()
     }
 
 
