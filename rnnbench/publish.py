@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from rnnbench.io import write_json, write_text
+from rnnbench.runtime import checkout_commit
 
 TABLES = ("summary.csv", "pairwise.csv")
 
 
 def _commits(metadata: pd.DataFrame) -> str:
-    """The commits the runs record (run.json ``commit``), or the checkout's when they record none."""
+    """The commits the runs record (run.json ``commit``), or this checkout's when they record none."""
     recorded = sorted({str(c) for c in metadata.get("commit", pd.Series(dtype=str)).dropna()})
-    if recorded:
-        return ", ".join(recorded)
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return head.stdout.strip() or "unknown"
+    return ", ".join(recorded) or checkout_commit(".") or "unknown"
 
 
 def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs")) -> Path:
