@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rnnbench.aggregate import collect, final_values, load_run, summarize, tidy_run
+from rnnbench.data import SHUFFLE_SEED
 from rnnbench.stats import importance, pairwise
 from rnnbench.studies import spec_name, study_variants
 from common import dispatch
@@ -44,7 +45,7 @@ def train_and_score(padded: str, dataset: str, name: str, spec: dict, seed: int,
     metrics = score(predict(model, data["x_test"]), data["y_test"], int(data["num_classes"]))
     print(f"{name} [{arm}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f}, "
           f"{history['seconds'].iloc[1:].mean():.2f} s/epoch", flush=True)
-    return tidy_run(dataset, f"{name} [{arm}]", seed, history, metrics, metadata)
+    return tidy_run(dataset, SHUFFLE_SEED, f"{name} [{arm}]", seed, history, metrics, metadata)
 
 
 def lever(argv) -> None:
@@ -125,7 +126,7 @@ def load(results: Path, dataset: str, variants: dict, seeds: list[int],
             runs = [folder / f"seed{seed}" for seed in seeds
                     if finished(folder / f"seed{seed}", started_after if engine == "fused" else None)]
             found[engine] = [
-                tidy_run(dataset, f"{label} [{engine}]", int(run.name.removeprefix("seed")),
+                tidy_run(dataset, SHUFFLE_SEED, f"{label} [{engine}]", int(run.name.removeprefix("seed")),
                          *load_run(run / "history.csv", run / "metrics.json", run / "run.json"))
                 for run in runs
             ]

@@ -37,7 +37,7 @@ def synthetic_study(variants: int, seeds: int, epochs: int, classes: int = 46, t
             accuracy = 0.70 + 0.01 * v + rng.normal(0, 0.01)
             metrics = {"test_loss": 1.2, "test_accuracy": accuracy, "test_macro_f1": accuracy / 2}
             meta = {"parameters": 2_600_000 + v, "wall_seconds": 120.0, "peak_rss_mb": 700.0, "diverged": False}
-            runs.append(tidy_run("reuters", f"variant_{v}", seed, history, metrics, meta))
+            runs.append(tidy_run("reuters", 113, f"variant_{v}", seed, history, metrics, meta))
             truth = rng.choice(classes, size=test_rows, p=np.r_[0.4, 0.3, np.full(classes - 2, 0.3 / (classes - 2))])
             predicted = np.where(rng.random(test_rows) < accuracy, truth, rng.integers(0, classes, test_rows))
             cells = pd.crosstab(truth, predicted).stack().rename("count").reset_index()

@@ -1,6 +1,7 @@
 """Tidy results and the per-variant summary.
 
-``runs.csv`` has one row per (dataset, variant, seed, epoch, metric). Per-epoch
+``runs.csv`` has one row per (dataset, split, variant, seed, epoch, metric); a run is a
+(split, seed) replicate of its variant. Per-epoch
 metrics sit at epochs 1..E; the test metrics and run facts (parameters, wall
 seconds, best_epoch) sit at the run's last epoch. The weights evaluated are the last
 epoch's, or with early stopping those of ``best_epoch``.
@@ -15,7 +16,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-RUN_COLUMNS = ["dataset", "variant", "seed", "epoch", "metric", "value"]
+RUN = ["dataset", "split", "variant", "seed"]  # what identifies a run in every table
+RUN_COLUMNS = RUN + ["epoch", "metric", "value"]
 EPOCH_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 FINAL_METRICS = ["test_loss", "test_accuracy", "test_macro_f1"]
 # Binary datasets: precision, recall and F1 of the positive class (spam), when the run has them.
@@ -26,7 +28,7 @@ BOOTSTRAP_RESAMPLES = 9999
 BOOTSTRAP_SEED = 0
 
 
-def tidy_run(dataset: str, variant: str, seed: int, history: pd.DataFrame, metrics: Mapping, metadata: Mapping) -> pd.DataFrame:
+def tidy_run(dataset: str, split: int, variant: str, seed: int, history: pd.DataFrame, metrics: Mapping, metadata: Mapping) -> pd.DataFrame:
     """The long-format rows of one run."""
     per_epoch = history.melt(id_vars="epoch", value_vars=EPOCH_METRICS, var_name="metric")
     last = int(history["epoch"].max())
@@ -37,6 +39,7 @@ def tidy_run(dataset: str, variant: str, seed: int, history: pd.DataFrame, metri
     rows = pd.concat([per_epoch, final], ignore_index=True)
     rows.insert(0, "seed", int(seed))
     rows.insert(0, "variant", variant)
+    rows.insert(0, "split", int(split))
     rows.insert(0, "dataset", dataset)
     return rows[RUN_COLUMNS]
 
@@ -56,36 +59,36 @@ def _run_fact(metadata: Mapping, key: str, last_epoch: int):
     return metadata.get(key, {"diverged": False, "best_epoch": last_epoch}.get(key))
 
 
-def tidy_confusion(dataset: str, variant: str, seed: int, metrics: Mapping) -> pd.DataFrame:
-    """The non-zero cells of one run's confusion matrix: (dataset, variant, seed, true, predicted, count)."""
+def tidy_confusion(dataset: str, split: int, variant: str, seed: int, metrics: Mapping) -> pd.DataFrame:
+    """The non-zero cells of one run's confusion matrix: (dataset, split, variant, seed, true, predicted, count)."""
     matrix = np.asarray(metrics["confusion_matrix"])
     true, predicted = np.nonzero(matrix)
-    return pd.DataFrame({"dataset": dataset, "variant": variant, "seed": int(seed), "true": true,
+    return pd.DataFrame({"dataset": dataset, "split": int(split), "variant": variant, "seed": int(seed), "true": true,
                          "predicted": predicted, "count": matrix[true, predicted]})
 
 
-def run_facts(dataset: str, variant: str, seed: int, metrics: Mapping, metadata: Mapping) -> dict:
+def run_facts(dataset: str, split: int, variant: str, seed: int, metrics: Mapping, metadata: Mapping) -> dict:
     """One row of run_metadata.csv: the run's scalar metadata plus its test-set size."""
     facts = {k: v for k, v in metadata.items() if not isinstance(v, (dict, list))}
     facts["test_rows"] = metrics["test_rows"]
-    return dict(facts, dataset=dataset, variant=variant, seed=int(seed))
+    return dict(facts, dataset=dataset, split=int(split), variant=variant, seed=int(seed))
 
 
 def collect(runs: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frame = pd.concat(list(runs), ignore_index=True)
-    return frame.sort_values(["dataset", "variant", "seed", "metric", "epoch"], ignore_index=True)
+    return frame.sort_values(RUN + ["metric", "epoch"], ignore_index=True)
 
 
 def final_values(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per run (dataset, variant, seed) with the final metrics and run facts as columns."""
+    """One row per run (dataset, split, variant, seed) with the final metrics and run facts as columns."""
     final = runs[runs["metric"].isin(FINAL_METRICS + POSITIVE_METRICS + RUN_FACTS)]
-    wide = final.pivot_table(index=["dataset", "variant", "seed"], columns="metric", values="value", aggfunc="first")
-    seconds = runs[runs["metric"] == "seconds"].groupby(["dataset", "variant", "seed"])["value"]
+    wide = final.pivot_table(index=RUN, columns="metric", values="value", aggfunc="first")
+    seconds = runs[runs["metric"] == "seconds"].groupby(RUN)["value"]
     wide["seconds_per_epoch"] = seconds.mean()
     wide["train_seconds"] = seconds.sum()
     wide["epochs"] = seconds.count()
     # validation accuracy of the weights that were evaluated (the best epoch's, with early stopping)
-    val = runs[runs["metric"] == "val_accuracy"].set_index(["dataset", "variant", "seed", "epoch"])["value"]
+    val = runs[runs["metric"] == "val_accuracy"].set_index(RUN + ["epoch"])["value"]
     evaluated = wide["best_epoch"] if "best_epoch" in wide else wide["epochs"]
     keys = [(*index, int(epoch)) for index, epoch in evaluated.items()]
     wide["val_accuracy"] = val.reindex(keys).to_numpy() if keys else []

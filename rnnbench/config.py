@@ -101,6 +101,7 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
         clash = sorted(set(entry["base"]) & set(entry["grid"]))
         if clash:
             problems.append(f"sweeps.{sweep}: {', '.join(clash)} both in base and in grid")
+    problems += split_problems(config)
     names: dict[str, str] = {}
     for label, spec in config["variants"].items():
         other = names.setdefault(spec_name(spec), label)
@@ -109,6 +110,31 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
                 f"variants.{label}: the same spec as variants.{other} ({spec_name(spec)}); "
                 "a variant's identity is its spec, so keep one name"
             )
+    return problems
+
+
+def split_problems(config: Mapping[str, Any], split_seeds: Mapping[str, Any] | None = None) -> list[str]:
+    """Splits asked of a dataset whose loader has one fixed split (``split_seeds``: loader -> default
+    split seed, ``rnnbench.data.SPLIT_SEEDS``); dataset names that a split's path tag would clash with."""
+    import re
+
+    from rnnbench.data import SPLIT_SEEDS
+    from rnnbench.studies import studies
+
+    split_seeds = SPLIT_SEEDS if split_seeds is None else split_seeds
+    problems = []
+    for name, dataset in config["datasets"].items():
+        if re.search(r"-split\d+$", name):
+            problems.append(f"datasets.{name}: a name ending in -split<number> is kept for a split's data")
+    for study, entry in studies(config).items():
+        where, splits = (f"studies.{study}.splits", entry["splits"]) if "splits" in entry else ("splits", config.get("splits"))
+        for name in entry.get("datasets", []) if splits else []:
+            loader = config["datasets"].get(name, {}).get("loader")
+            if loader is not None and loader not in split_seeds:
+                problems.append(
+                    f"{where} = {json.dumps(splits)}: dataset {name!r} (loader {loader!r}) has one fixed split; "
+                    f"loaders with a split seed: {', '.join(sorted(split_seeds))}"
+                )
     return problems
 
 
@@ -187,10 +213,11 @@ def train_slice(config: Mapping[str, Any], dataset: str, spec: Spec | Mapping[st
 DOWNLOAD_KEYS = ("filename", "url", "sha256", "member")
 
 
-def pad_slice(config: Mapping[str, Any], dataset: str) -> str:
-    """The dataset's loader settings (everything but where the raw file comes from)."""
+def pad_slice(config: Mapping[str, Any], dataset: str, split: int) -> str:
+    """The dataset's loader settings (everything but where the raw file comes from), for one split."""
     spec = config["datasets"][dataset]
-    return canonical({key: value for key, value in spec.items() if key not in DOWNLOAD_KEYS + ("embedding_dim",)})
+    settings = {key: value for key, value in spec.items() if key not in DOWNLOAD_KEYS + ("embedding_dim",)}
+    return canonical(dict(settings, split_seed=int(split)))
 
 
 def download_slice(config: Mapping[str, Any], dataset: str) -> str:
@@ -200,7 +227,7 @@ def download_slice(config: Mapping[str, Any], dataset: str) -> str:
 
 def report_slice(config: Mapping[str, Any], study: str) -> str:
     """What one study's report shows about its settings: its datasets, variants (label -> spec), seeds."""
-    from rnnbench.studies import study_seeds, study_variants, studies, sweep_axes
+    from rnnbench.studies import study_seeds, study_splits, study_variants, studies, sweep_axes
 
     entry = studies(config)[study]
     return canonical(
@@ -211,6 +238,7 @@ def report_slice(config: Mapping[str, Any], study: str) -> str:
             "variants": {label: spec.as_dict() for label, spec in study_variants(config, study).items()},
             "axes": sweep_axes(config, study),
             "seeds": study_seeds(config, study),
+            "splits": {name: study_splits(config, study, name) for name in entry["datasets"]},
             "epochs": config["epochs"],
             "batch_size": config["batch_size"],
             "validation_split": config["validation_split"],

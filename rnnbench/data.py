@@ -18,11 +18,16 @@ import numpy as np
 from rnnbench.io import atomic_path
 
 # The semantics of keras.datasets.reuters.load_data.
-SHUFFLE_SEED = 113
+SHUFFLE_SEED = 113  # its default seed: the notebook's split
 START_CHAR = 1
 OOV_CHAR = 2
 INDEX_FROM = 3
 TEST_SPLIT = 0.2
+
+
+# Loader -> its default split seed (None: the dataset's split_seed setting). A loader missing here
+# has a single fixed split.
+SPLIT_SEEDS = {"reuters": SHUFFLE_SEED, "sms_spam": None}
 
 
 class DataError(RuntimeError):
@@ -122,16 +127,16 @@ def load_raw_reuters(path: str | Path, sha256: str) -> tuple[np.ndarray, np.ndar
 
 
 def reuters_split(
-    xs: np.ndarray, labels: np.ndarray, num_words: int, maxlen: int
+    xs: np.ndarray, labels: np.ndarray, num_words: int, maxlen: int, seed: int = SHUFFLE_SEED
 ) -> tuple[tuple[list, np.ndarray], tuple[list, np.ndarray]]:
-    """``keras.datasets.reuters.load_data(num_words=..., maxlen=...)`` on already loaded arrays.
+    """``keras.datasets.reuters.load_data(num_words=..., maxlen=..., seed=...)`` on already loaded arrays.
 
-    Shuffle with seed 113, prepend the start char and shift by index_from, drop
+    Shuffle with ``seed`` (Keras's default 113: the notebook's split), prepend the start char and shift by index_from, drop
     sequences not shorter than maxlen, map words >= num_words to the OOV char,
     then split 80/20.
     """
     indices = np.arange(len(xs))
-    np.random.RandomState(SHUFFLE_SEED).shuffle(indices)
+    np.random.RandomState(seed).shuffle(indices)
     xs, labels = xs[indices], labels[indices]
     sequences = [[START_CHAR] + [w + INDEX_FROM for w in x] for x in xs]
     kept = [i for i, seq in enumerate(sequences) if len(seq) < maxlen]
@@ -159,10 +164,12 @@ def pad(sequences: Sequence[Sequence[int]], maxlen: int, padding: str, keep: str
     return out
 
 
-def prepare_reuters(raw_path, sha256: str, num_words: int, maxlen: int, padding: str) -> dict:
+def prepare_reuters(
+    raw_path, sha256: str, num_words: int, maxlen: int, padding: str, split_seed: int = SHUFFLE_SEED
+) -> dict:
     """The padded train/test arrays the training jobs consume."""
     xs, labels = load_raw_reuters(raw_path, sha256)
-    (x_train, y_train), (x_test, y_test) = reuters_split(xs, labels, num_words, maxlen)
+    (x_train, y_train), (x_test, y_test) = reuters_split(xs, labels, num_words, maxlen, split_seed)
     return {
         "x_train": pad(x_train, maxlen, padding),
         "y_train": np.asarray(y_train, dtype="int64"),
@@ -244,7 +251,10 @@ def prepare_sms_spam(
 def prepare(loader: str, raw_path, sha256: str, settings: dict) -> dict:
     """The padded arrays of any dataset: the loader is the only dataset-specific step."""
     if loader == "reuters":
-        return prepare_reuters(raw_path, sha256, settings["num_words"], settings["maxlen"], settings["padding"])
+        return prepare_reuters(
+            raw_path, sha256, settings["num_words"], settings["maxlen"], settings["padding"],
+            settings.get("split_seed", SHUFFLE_SEED),
+        )
     return prepare_sms_spam(
         raw_path, sha256, settings["num_words"], settings["maxlen_quantile"], settings["padding"],
         settings["test_fraction"], settings["split_seed"], settings["positive_class"],

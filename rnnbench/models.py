@@ -8,6 +8,9 @@ from typing import Any, Mapping
 
 CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 BASELINES = {"bow"}  # non-recurrent reference models, built from the same kind of spec
+POOLINGS = ("last", "max", "mean")
+LR_SCHEDULES = ("constant", "cosine")
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -29,6 +32,10 @@ class Spec:
     embedding_dropout: float = 0.0
     learning_rate: float = 0.001  # Keras's Adam default, as in the notebook
     early_stopping: int = 0  # patience in epochs on val_loss, best weights restored; 0 = off
+    pooling: str = "last"  # the last layer's output: its last state, or the max or mean over the unmasked steps
+    spatial_dropout: float = 0.0  # drops whole embedding channels (SpatialDropout1D)
+    lr_schedule: str = "constant"  # or cosine: decay to 0 over the run's epochs
+    label_smoothing: float = 0.0
     engine: str = "fused"  # how fast the model is computed, not what: rnnbench.engines.ENGINES
 
     @classmethod
@@ -68,8 +75,10 @@ def build_model(
     (every one but the last returns sequences; input kernels keep Keras's glorot_uniform default),
     softmax over the classes. Optional levers: ``mask_zero`` (padding is skipped),
     ``bidirectional`` (each layer reads both ways; units per direction),
-    ``embedding_dropout`` and ``activation`` (``relu`` with an ``identity`` recurrent
-    initializer is Le et al.'s IRNN). ``engine`` picks how the layers are computed
+    ``embedding_dropout``, ``spatial_dropout``, ``pooling`` (``max`` or ``mean`` of the last layer's
+    outputs over the unmasked steps instead of its last state) and ``activation`` (``relu`` with an
+    ``identity`` recurrent initializer is Le et al.'s IRNN). ``lr_schedule`` and ``label_smoothing``
+    shape training (``rnnbench.training``), not the model. ``engine`` picks how the layers are computed
     (``rnnbench.engines``), not what they compute; ``token_product`` is a lever of the fused engine.
 
     ``cell: bow`` is the non-recurrent baseline: the multi-hot bag of words of the same
@@ -93,6 +102,8 @@ def build_model(
         x = embedding_layer(spec.engine)(num_words, embedding_dim, mask_zero=spec.mask_zero, name="embedding")(inputs)
         if spec.embedding_dropout:
             x = keras.layers.Dropout(spec.embedding_dropout, name="embedding_dropout")(x)
+        if spec.spatial_dropout:
+            x = keras.layers.SpatialDropout1D(spec.spatial_dropout, name="spatial_dropout")(x)
         for index in range(spec.layers):
             layer = cell(
                 spec.units,
@@ -100,11 +111,29 @@ def build_model(
                 recurrent_initializer=spec.recurrent_initializer,
                 dropout=spec.dropout,
                 recurrent_dropout=spec.recurrent_dropout,
-                return_sequences=index < spec.layers - 1,
+                return_sequences=index < spec.layers - 1 or spec.pooling != "last",
                 name=f"{spec.cell}_{index + 1}",
             )
             if spec.bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
             x = layer(x)
+        x = _pool(x, inputs, spec)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="topic")(x)
     return keras.Model(inputs, outputs, name=spec.cell)
+
+
+def _pool(x, tokens, spec: Spec):
+    """The last layer's sequence pooled over time, over the unmasked steps only (with ``mask_zero``).
+    Keras's own layer and ops, so the saved model loads with plain Keras."""
+    import keras
+    from keras import ops
+
+    if spec.pooling == "last":
+        return x
+    if spec.pooling == "mean":  # GlobalAveragePooling1D averages over the mask that x carries
+        return keras.layers.GlobalAveragePooling1D(name="mean_pooling")(x)
+    if spec.pooling != "max":
+        raise ValueError(f"unknown pooling {spec.pooling!r}; expected one of {', '.join(POOLINGS)}")
+    if spec.mask_zero:
+        x = ops.where(ops.expand_dims(ops.not_equal(tokens, 0), -1), x, ops.cast(-1e9, x.dtype))
+    return keras.layers.GlobalMaxPooling1D(name="max_pooling")(x)

@@ -1,6 +1,6 @@
 """Studies, sweeps and run identity.
 
-A run is identified by (dataset, spec, seed). The spec's readable name (``spec_name``) is its
+A run is identified by (dataset, split, spec, seed). The spec's readable name (``spec_name``) is its
 folder, so two studies that contain the same spec share its trained runs. A study lists named
 variants and sweeps; a sweep is a base spec and a grid over any of its fields.
 """
@@ -32,7 +32,8 @@ def spec_name(spec: Spec | Mapping[str, Any]) -> str:
     """A deterministic, readable name that encodes every field of the normalised spec.
 
     ``lstm-l2-u64-orth-d0.2-rd0.05``; optional fields appear only when they differ from
-    their default: ``-relu``, ``-bi``, ``-mask``, ``-ed0.3``, ``-lr0.003``, ``-es5``, ``-keras``.
+    their default: ``-relu``, ``-bi``, ``-mask``, ``-ed0.3``, ``-lr0.003``, ``-es5``, ``-pmax``,
+    ``-sd0.2``, ``-cosine``, ``-ls0.1``, ``-keras``.
     Different specs get different names (each field maps to its own token), so the name
     can serve as the run's identity.
     """
@@ -50,6 +51,10 @@ def spec_name(spec: Spec | Mapping[str, Any]) -> str:
         "embedding_dropout": lambda v: f"ed{_number(v)}",
         "learning_rate": lambda v: f"lr{_number(v)}",
         "early_stopping": lambda v: f"es{v}",
+        "pooling": lambda v: f"p{v}",
+        "spatial_dropout": lambda v: f"sd{_number(v)}",
+        "lr_schedule": lambda v: v,
+        "label_smoothing": lambda v: f"ls{_number(v)}",
         "engine": lambda v: v,
     }
     for key, token in optional.items():
@@ -109,13 +114,35 @@ def study_seeds(config: Mapping[str, Any], study: str) -> list[int]:
     return sorted(studies(config)[study].get("seeds", config["seeds"]))
 
 
-def study_runs(config: Mapping[str, Any], study: str) -> list[tuple[str, str, str, int]]:
-    """(dataset, label, run name, seed) of every run a study needs, sorted so that reordering
+def default_split(config: Mapping[str, Any], dataset: str) -> int:
+    """The dataset's own split: its ``split_seed``, else its loader's (Reuters: Keras's 113)."""
+    from rnnbench.data import SPLIT_SEEDS
+
+    entry = config["datasets"][dataset]
+    return int(entry.get("split_seed", SPLIT_SEEDS[entry["loader"]]))
+
+
+def study_splits(config: Mapping[str, Any], study: str, dataset: str) -> list[int]:
+    """The data splits (split seeds) a study trains on: its ``splits``, else the top-level ones,
+    else the dataset's own split only."""
+    splits = studies(config)[study].get("splits", config.get("splits"))
+    return sorted(splits) if splits else [default_split(config, dataset)]
+
+
+def split_tag(config: Mapping[str, Any], dataset: str, split: int) -> str:
+    """The split's part of its data and run paths: nothing for the dataset's own split (so its runs
+    keep their folders), ``-split<seed>`` for any other."""
+    return "" if int(split) == default_split(config, dataset) else f"-split{int(split)}"
+
+
+def study_runs(config: Mapping[str, Any], study: str) -> list[tuple[str, int, str, str, int]]:
+    """(dataset, split, label, run name, seed) of every run a study needs, sorted so that reordering
     config.yaml changes nothing downstream."""
     variants = study_variants(config, study)
     return sorted(
-        (dataset, label, spec_name(spec), seed)
+        (dataset, split, label, spec_name(spec), seed)
         for dataset in studies(config)[study]["datasets"]
+        for split in study_splits(config, study, dataset)
         for label, spec in variants.items()
         for seed in study_seeds(config, study)
     )
@@ -130,6 +157,8 @@ def run_specs(config: Mapping[str, Any]) -> dict[str, Spec]:
     }
 
 
-def all_runs(config: Mapping[str, Any]) -> list[tuple[str, str, int]]:
-    """(dataset, run name, seed) of every run of every study, each once."""
-    return sorted({(d, run, s) for study in studies(config) for d, _, run, s in study_runs(config, study)})
+def all_runs(config: Mapping[str, Any]) -> list[tuple[str, int, str, int]]:
+    """(dataset, split, run name, seed) of every run of every study, each once."""
+    return sorted(
+        {(d, split, run, s) for study in studies(config) for d, split, _, run, s in study_runs(config, study)}
+    )

@@ -23,23 +23,50 @@ def split_validation(x, y, validation_split: float):
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
-def compile_classifier(model, engine: str, learning_rate: float, xla: bool | None = None) -> None:
+def compile_classifier(
+    model, engine: str, learning_rate, xla: bool | None = None, label_smoothing: float = 0.0
+) -> None:
     """``engines.compile_model`` with the loss and metrics a run reports, all weighted by the batches'
     row weights, so the filled rows of ``engines.batches`` count for nothing: the loss is the mean
     over the rows of weight 1 (``mean_with_sample_weight``), and ``crossentropy`` and ``accuracy``
     are means over them. ``crossentropy`` is the history's loss: Keras's own ``loss`` log weights
     each batch by its row count, filled rows included. Without row weights (arrays to ``model.fit``)
-    they are Keras's usual means. ``xla``: as for ``engines.compile_model``."""
+    they are Keras's usual means. ``xla``: as for ``engines.compile_model``. ``label_smoothing``
+    applies to the training loss only; the history's losses stay the plain crossentropy."""
     import keras
 
     from rnnbench import engines
 
+    if label_smoothing:
+        class SmoothedCrossentropy(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                labels = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), y_pred.shape[-1])
+                return keras.losses.categorical_crossentropy(labels, y_pred, label_smoothing=label_smoothing)
+
+        loss = SmoothedCrossentropy(reduction="mean_with_sample_weight")
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
     engines.compile_model(
         model, engine, learning_rate, xla,
-        loss=keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"),
+        loss=loss,
         weighted_metrics=[keras.metrics.SparseCategoricalCrossentropy(name="crossentropy"),
                           keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
+
+
+def learning_rate(spec, steps: int):
+    """Adam's learning rate for a run of ``steps`` training steps: the spec's constant rate, or with
+    ``lr_schedule: cosine`` that rate decayed to 0 along a half cosine over the run (Keras's
+    CosineDecay; the step count is the optimizer's, so a resumed run continues the schedule)."""
+    import keras
+
+    from rnnbench.models import LR_SCHEDULES
+
+    if spec.lr_schedule == "constant":
+        return spec.learning_rate
+    if spec.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(spec.learning_rate, decay_steps=steps)
+    raise ValueError(f"unknown lr_schedule {spec.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
 
 
 def epoch_logs(fit_history) -> dict[str, float]:
@@ -115,7 +142,10 @@ def train(
         token_product=token_product,
     )
     patience, engine = spec.early_stopping, spec.engine
-    compile_classifier(model, engine, spec.learning_rate)
+    steps_per_epoch = -(-len(x_fit) // settings.batch_size)
+    compile_classifier(
+        model, engine, learning_rate(spec, settings.epochs * steps_per_epoch), label_smoothing=spec.label_smoothing
+    )
     identity = json.dumps({"spec": json.loads(settings.to_json()), "seed": seed}, sort_keys=True)
     checkpoint = Checkpoint(checkpoint_dir, identity)
     restored, best = checkpoint.restore(model) or (None, None)

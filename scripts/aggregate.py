@@ -14,13 +14,13 @@ from rnnbench.jobs import log_to
 log_to(snakemake.log[0])
 
 runs, confusion, metadata = [], [], []
-for (dataset, variant, _run, seed), history, metrics, meta in zip(
+for (dataset, split, variant, _run, seed), history, metrics, meta in zip(
     snakemake.params.runs, snakemake.input.histories, snakemake.input.metrics, snakemake.input.metadata
 ):
     history, metrics, meta = load_run(history, metrics, meta)
-    runs.append(tidy_run(dataset, variant, seed, history, metrics, meta))
-    confusion.append(tidy_confusion(dataset, variant, seed, metrics))
-    metadata.append(run_facts(dataset, variant, seed, metrics, meta))
+    runs.append(tidy_run(dataset, split, variant, seed, history, metrics, meta))
+    confusion.append(tidy_confusion(dataset, split, variant, seed, metrics))
+    metadata.append(run_facts(dataset, split, variant, seed, metrics, meta))
 runs = collect(runs)
 
 write_csv(runs, snakemake.output.runs)

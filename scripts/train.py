@@ -39,6 +39,9 @@ with atomic_path(snakemake.output.model) as tmp:
 write_npy(predict(model, data["x_test"]), snakemake.output.predictions)
 write_csv(history, snakemake.output.history)
 commit = checkout_commit(Path(snakemake.scriptdir).parent)
-write_json(dict(metadata, spec=json.loads(snakemake.params.spec), commit=commit), snakemake.output.metadata)
+write_json(
+    dict(metadata, spec=json.loads(snakemake.params.spec), split=snakemake.params.split, commit=commit),
+    snakemake.output.metadata,
+)
 shutil.rmtree(checkpoint_dir)  # the run is complete
 exit_now()  # skips the teardown of TensorFlow's modules

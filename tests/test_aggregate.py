@@ -15,7 +15,7 @@ def fake_run(variant, seed, accuracy, epochs=3):
     })
     metrics = {"test_loss": 1.0, "test_accuracy": accuracy, "test_macro_f1": accuracy / 2}
     metadata = {"parameters": 1000, "wall_seconds": 10.0, "peak_rss_mb": 500.0, "diverged": False}
-    return tidy_run("reuters", variant, seed, history, metrics, metadata)
+    return tidy_run("reuters", 113, variant, seed, history, metrics, metadata)
 
 
 @pytest.fixture
@@ -25,8 +25,8 @@ def runs():
 
 
 def test_runs_are_tidy(runs):
-    assert list(runs.columns) == ["dataset", "variant", "seed", "epoch", "metric", "value"]
-    assert not runs.duplicated(["dataset", "variant", "seed", "epoch", "metric"]).any()
+    assert list(runs.columns) == ["dataset", "split", "variant", "seed", "epoch", "metric", "value"]
+    assert not runs.duplicated(["dataset", "split", "variant", "seed", "epoch", "metric"]).any()
     per_run = len(EPOCH_METRICS) * 3 + len(FINAL_METRICS) + len(RUN_FACTS)
     assert len(runs) == 6 * per_run
     assert set(runs.loc[runs["metric"] == "test_accuracy", "epoch"]) == {3}

@@ -40,6 +40,13 @@ def test_unknown_cell_names_variant_and_key(config):
         (("variants", "gru", "dropout"), 1.0, r"variants\.gru\.dropout = 1\.0"),
         (("seeds",), [0, 0], r"seeds = \[0, 0\]"),
         (("epochs",), 0, r"epochs = 0"),
+        (("splits",), [113, -1], r"splits\.1 = -1: -1 is less than the minimum of 0"),
+        (("splits",), [113, 1.5], r"splits\.1 = 1\.5: 1\.5 is not of type 'integer'"),
+        (("splits",), [1, 1], r"splits = \[1, 1\]: .* non-unique"),
+        (("studies", "robustness", "splits"), ["a"], r"studies\.robustness\.splits\.0 = \"a\""),
+        (("variants", "lstm", "pooling"), "attention", r"variants\.lstm\.pooling = \"attention\""),
+        (("variants", "lstm", "lr_schedule"), "linear", r"variants\.lstm\.lr_schedule = \"linear\""),
+        (("variants", "lstm", "label_smoothing"), 1, r"variants\.lstm\.label_smoothing = 1"),
         (("variants", "gru", "recurrent_initializer"), "zeros_please", r"recurrent_initializer = \"zeros_please\""),
     ],
 )
@@ -94,6 +101,21 @@ def test_bad_studies_and_sweeps_are_named(config, edit, expected):
     with pytest.raises(ConfigError, match=expected):
         validate_config(config, SCHEMA)
     assert canonical({"b": 1, "a": 2}) == '{"a":2,"b":1}'
+
+
+def test_splits_of_a_loader_with_one_fixed_split_are_refused(config):
+    """Both shipped loaders take a split seed; a loader that does not is named, with the study."""
+    from rnnbench.config import split_problems
+
+    assert split_problems(config) == []
+    fixed = {"reuters": 113}  # as if sms_spam's loader had one fixed split
+    assert split_problems(config, fixed) == []  # no study asks sms_spam for splits
+    config["studies"]["sms_spam"]["splits"] = [0, 1]
+    (problem,) = split_problems(config, fixed)
+    assert problem.startswith("studies.sms_spam.splits = [0, 1]: dataset 'sms_spam' (loader 'sms_spam') has one fixed split")
+    config["datasets"]["reuters-split2"] = config["datasets"]["reuters"]
+    with pytest.raises(ConfigError, match=r"datasets\.reuters-split2: a name ending in -split<number> is kept"):
+        validate_config(config, SCHEMA)
 
 
 def test_a_spec_is_read_once_and_handed_on_unchanged():

@@ -7,7 +7,9 @@ import yaml
 
 from rnnbench.config import validate_config
 from rnnbench.models import SPEC_DEFAULTS
-from rnnbench.studies import all_runs, expand_sweep, spec_name, study_runs, study_variants
+from rnnbench.studies import (
+    all_runs, expand_sweep, spec_name, split_tag, study_runs, study_splits, study_variants
+)
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -35,7 +37,8 @@ def test_every_field_changes_the_name():
     base = {"cell": "lstm", "layers": 1, "units": 32}
     changes = {"cell": "gru", "layers": 2, "units": 33, "recurrent_initializer": "he_normal", "dropout": 0.1,
                "recurrent_dropout": 0.1, "activation": "relu", "bidirectional": True, "mask_zero": True,
-               "embedding_dropout": 0.1, "learning_rate": 0.01, "early_stopping": 3, "engine": "keras"}
+               "embedding_dropout": 0.1, "learning_rate": 0.01, "early_stopping": 3, "engine": "keras",
+                   "pooling": "max", "spatial_dropout": 0.2, "lr_schedule": "cosine", "label_smoothing": 0.1}
     assert set(changes) == {"cell", "layers", "units"} | set(SPEC_DEFAULTS)
     names = {spec_name(base)} | {spec_name(dict(base, **{key: value})) for key, value in changes.items()}
     assert len(names) == 1 + len(changes)
@@ -69,7 +72,26 @@ def test_studies_share_specs_and_runs(config):
     # every run of every study once; the shared ones are not counted twice
     separate = sum(len(study_runs(config, study)) for study in config["studies"])
     assert len(all_runs(config)) < separate
-    assert len(all_runs(config)) == len({(d, r, s) for study in config["studies"] for d, _, r, s in study_runs(config, study)})
+    assert len(all_runs(config)) == len(
+        {(d, split, r, s) for study in config["studies"] for d, split, _, r, s in study_runs(config, study)}
+    )
+
+
+def test_splits_multiply_runs_and_only_other_splits_get_a_path_tag(config):
+    """The robustness study's notebook-split runs are the summary's own (same folders), and each other
+    split is its own run."""
+    robustness = study_runs(config, "robustness")
+    assert len(robustness) == 5 * 5 * 3
+    assert {split for _, split, *_ in robustness} == {113, 1, 2, 3, 4}
+    assert {split for _, split, *_ in study_runs(config, "summary")} == {113}
+    assert split_tag(config, "reuters", 113) == "" and split_tag(config, "reuters", 1) == "-split1"
+    assert split_tag(config, "sms_spam", 0) == "" and split_tag(config, "sms_spam", 113) == "-split113"
+    summary = {(d, r, s) for d, split, _, r, s in study_runs(config, "summary")}
+    shared = {(d, r, s) for d, split, _, r, s in robustness if split == 113}
+    assert shared <= summary and len(shared) == 15
+    top = dict(copy.deepcopy(config), splits=[5, 6])
+    assert study_splits(top, "summary", "reuters") == [5, 6]
+    assert study_splits(top, "robustness", "reuters") == [1, 2, 3, 4, 113]
 
 
 def test_default_study_stays_small(config):

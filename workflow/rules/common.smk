@@ -47,9 +47,12 @@ wildcard_constraints:
     run=_one_of(RUN_SPECS),
     study=_one_of(STUDIES),
     seed=r"\d+",
+    split=r"(-split\d+)?",
 
 
-RUN_DIR = "results/runs/{dataset}/{run}/seed{seed}"
+# {split} is empty for a dataset's own split, so its runs keep their folders, and -split<seed> otherwise.
+PADDED = "data/padded/{dataset}{split}.npz"
+RUN_DIR = "results/runs/{dataset}{split}/{run}/seed{seed}"
 STUDY_DIR = "results/studies/{study}"
 
 
@@ -62,16 +65,28 @@ def code(script):
 
 
 def study_runs(study):
-    """(dataset, label, run, seed) of the study's runs, sorted."""
+    """(dataset, split, label, run, seed) of the study's runs, sorted."""
     return rnnbench_studies.study_runs(config, study)
 
 
 def run_files(study, pattern):
     """``pattern`` (a file under RUN_DIR) for every run of the study, in study_runs order."""
     return [
-        f"{RUN_DIR}/{pattern}".format(dataset=d, run=r, seed=s)
-        for d, _, r, s in study_runs(study)
+        f"{RUN_DIR}/{pattern}".format(
+            dataset=d, split=rnnbench_studies.split_tag(config, d, split), run=r, seed=s
+        )
+        for d, split, _, r, s in study_runs(study)
     ]
+
+
+def split_seed(wildcards):
+    """The split seed that a job's {split} names."""
+    tag = wildcards.split
+    return (
+        int(tag.removeprefix("-split"))
+        if tag
+        else rnnbench_studies.default_split(config, wildcards.dataset)
+    )
 
 
 def study_run_files(pattern):
@@ -115,7 +130,7 @@ def train_spec(wildcards):
 
 
 def pad_spec(wildcards):
-    return rnnbench_config.pad_slice(config, wildcards.dataset)
+    return rnnbench_config.pad_slice(config, wildcards.dataset, split_seed(wildcards))
 
 
 def download_source(wildcards):

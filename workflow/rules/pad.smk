@@ -3,9 +3,9 @@ rule pad:
     input:
         raw_file,
     output:
-        "data/padded/{dataset}.npz",
+        PADDED,
     log:
-        "logs/pad/{dataset}.log",
+        "logs/pad/{dataset}{split}.log",
     conda:
         "../envs/rnnbench.yaml"
     params:

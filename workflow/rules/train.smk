@@ -1,14 +1,14 @@
 rule train:
     """One run: the model of one spec (the run name) trained under one seed, and its test-set probabilities."""
     input:
-        data="data/padded/{dataset}.npz",
+        data=PADDED,
     output:
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.keras",
         predictions=f"{RUN_DIR}/predictions.npy",
         metadata=f"{RUN_DIR}/run.json",
     log:
-        "logs/train/{dataset}/{run}/seed{seed}.log",
+        "logs/train/{dataset}{split}/{run}/seed{seed}.log",
     conda:
         "../envs/rnnbench.yaml"
     threads: config["threads"]
@@ -17,6 +17,7 @@ rule train:
         runtime=120,
     params:
         spec=train_spec,
+        split=split_seed,
         code=code("train"),
     script:
         "../../scripts/train.py"
