@@ -95,11 +95,15 @@ def final_values(runs: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def bootstrap_ci(values: np.ndarray) -> tuple[float, float]:
-    """95% bootstrap CI of the mean over seeds; NaN when it is undefined (n < 2)."""
+def bootstrap_ci(values: np.ndarray, splits: np.ndarray | None = None) -> tuple[float, float]:
+    """95% bootstrap CI of the mean over runs; NaN when it is undefined (n < 2). With runs on several
+    data splits (``splits``: each run's), a two-stage bootstrap: splits resampled, then runs within
+    each, so the interval carries the split's variance as well as the seeds'."""
     from scipy import stats
 
     values = np.asarray(values, dtype=float)
+    if splits is not None and len(set(splits)) > 1:
+        return _two_stage_ci(values, np.asarray(splits))
     if len(values) < 2:
         return float("nan"), float("nan")
     if np.all(values == values[0]):
@@ -115,16 +119,33 @@ def bootstrap_ci(values: np.ndarray) -> tuple[float, float]:
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
+def _two_stage_ci(values: np.ndarray, splits: np.ndarray) -> tuple[float, float]:
+    """Percentile interval of the mean under the two-stage (cluster) bootstrap."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    groups = [values[splits == split] for split in np.unique(splits)]
+    means = np.empty(BOOTSTRAP_RESAMPLES)
+    for index in range(BOOTSTRAP_RESAMPLES):
+        chosen = rng.integers(0, len(groups), len(groups))
+        means[index] = np.mean(np.concatenate([rng.choice(groups[g], len(groups[g])) for g in chosen]))
+    alpha = (1 - CONFIDENCE) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
 def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """Per (dataset, variant): the test-accuracy distribution over seeds and the costs."""
+    """Per (dataset, variant): the test-accuracy distribution over runs (seeds, and splits where there
+    are several: ``stats.variance_components`` says how much of it each gives) and the costs."""
+    from rnnbench.stats import variance_components
+
     notebook = notebook or {}
     rows = []
-    for (dataset, variant), group in final_values(runs).groupby(["dataset", "variant"], sort=True):
+    finals = final_values(runs)
+    for (dataset, variant), group in finals.groupby(["dataset", "variant"], sort=True):
         parameters = group["parameters"].iloc[0]
         diverged = group["diverged"].astype(bool)
         group = group[~diverged]  # a diverged run has no score to average: counted, never averaged in
         accuracy = group["test_accuracy"].to_numpy()
-        low, high = bootstrap_ci(accuracy)
+        low, high = bootstrap_ci(accuracy, group["split"].to_numpy())
+        (components,) = variance_components(group).to_dict("records") or [{}]
         rows.append(
             {
                 "dataset": dataset,
@@ -137,6 +158,10 @@ def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -
                 "accuracy_ci_high": high,
                 "accuracy_min": accuracy.min() if len(accuracy) else float("nan"),
                 "accuracy_max": accuracy.max() if len(accuracy) else float("nan"),
+                "splits": int(group["split"].nunique()),
+                "seed_sd": np.sqrt(components.get("seed_variance", np.nan)),
+                "split_sd": np.sqrt(components.get("split_variance", np.nan)),
+                "split_share": components.get("split_share", np.nan),
                 "macro_f1_mean": group["test_macro_f1"].mean(),
                 "val_accuracy_mean": group["val_accuracy"].mean(),
                 **{

@@ -12,19 +12,21 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def accuracy_distribution(results: Results):
-    """Test accuracy per variant: a box over seeds, every seed a point, the notebook's run a cross."""
+    """Test accuracy per variant: a box over runs, every run a point coloured by its seed (by its data
+    split when there are several), the notebook's run a cross."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     order, finals = results.order, results.finals
+    hue = "split" if finals["split"].nunique() > 1 else "seed"
     figure, axes = plt.subplots(figsize=(8, 0.55 * len(order) + 1.5))
     sns.boxplot(data=finals, x="test_accuracy", y="variant", order=order, color="0.9", fliersize=0, ax=axes)
-    sns.stripplot(data=finals, x="test_accuracy", y="variant", order=order, hue="seed", palette="deep", size=6, ax=axes)
+    sns.stripplot(data=finals, x="test_accuracy", y="variant", order=order, hue=hue, palette="deep", size=6, ax=axes)
     refs = [(results.notebook[v], i) for i, v in enumerate(order) if v in results.notebook]
     if refs:
         axes.scatter(*zip(*refs), marker="X", s=80, color="crimson", label="notebook (1 run)", zorder=5)
     axes.set(xlabel="test accuracy", ylabel="")
-    axes.legend(title="seed", bbox_to_anchor=(1.02, 1), loc="upper left")
+    axes.legend(title=hue, bbox_to_anchor=(1.02, 1), loc="upper left")
     return figure
 
 
@@ -95,7 +97,7 @@ def pairwise_matrix(results: Results):
 
 
 def confusion(results: Results):
-    """The best variant's confusion matrix summed over seeds (row-normalised), with class frequency."""
+    """The best variant's confusion matrix summed over its runs (row-normalised), with class frequency."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -109,9 +111,9 @@ def confusion(results: Results):
     figure, (heat, bars) = plt.subplots(1, 2, figsize=(size + 2.5, size), sharey=True,
                                         gridspec_kw={"width_ratios": [5, 1]})
     sns.heatmap(recall, cmap="viridis", vmin=0, vmax=1, square=False, ax=heat, cbar_kws={"label": "share of the true class"})
-    heat.set(xlabel="predicted class", ylabel="true class", title=f"{results.best}, summed over seeds")
-    seeds = cells["seed"].nunique()
-    bars.barh(np.arange(classes) + 0.5, support / max(seeds, 1), color="0.5")
+    heat.set(xlabel="predicted class", ylabel="true class", title=f"{results.best}, summed over runs")
+    runs = len(cells[["split", "seed"]].drop_duplicates())
+    bars.barh(np.arange(classes) + 0.5, support / max(runs, 1), color="0.5")
     bars.set(xlabel="test documents", title="class frequency")
     return figure
 
@@ -145,12 +147,13 @@ def overfitting(results: Results):
 
     runs, order = results.runs, results.order
     val = runs[runs["metric"] == "val_accuracy"]
-    best = val.loc[val.groupby(["variant", "seed"])["value"].idxmax(), ["variant", "seed", "epoch"]]
-    last = val.groupby(["variant", "seed"])["epoch"].max().rename("last").reset_index()
-    best = best.merge(last, on=["variant", "seed"])
+    run = ["variant", "split", "seed"]
+    best = val.loc[val.groupby(run)["value"].idxmax(), [*run, "epoch"]]
+    last = val.groupby(run)["epoch"].max().rename("last").reset_index()
+    best = best.merge(last, on=run)
     wide = runs[runs["metric"].isin(["accuracy", "val_accuracy"])].pivot_table(
-        index=["variant", "seed", "epoch"], columns="metric", values="value").reset_index()
-    final = wide.loc[wide.groupby(["variant", "seed"])["epoch"].idxmax()]
+        index=[*run, "epoch"], columns="metric", values="value").reset_index()
+    final = wide.loc[wide.groupby(run)["epoch"].idxmax()]
     final = final.assign(gap=final["accuracy"] - final["val_accuracy"])
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.5 * len(order) + 2), sharey=True)

@@ -15,7 +15,8 @@ import pandas as pd
 
 from rnnbench.results import Results
 from rnnbench.runtime import checkout_commit
-from rnnbench.stats import ASO_THRESHOLD, importance, reading, tied_with_best
+from rnnbench.documents import ALPHA, pair_verdicts
+from rnnbench.stats import ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, importance, reading, tied_with_best
 
 FIGURE_TITLES = {
     "accuracy": "Test accuracy across seeds",
@@ -115,6 +116,65 @@ def importance_rows(results: Results) -> list[dict]:
     ]
 
 
+def variance_rows(results: Results) -> list[dict]:
+    """Each variant's spread split into seeds and data splits (summary.csv), where there are splits."""
+    summary = results.summary
+    if "splits" not in summary or not (summary["splits"] > 1).any():
+        return []
+    return [{"variant": row.variant, "runs": row.n, "splits": row.splits, "seed_sd": _fmt(row.seed_sd, 4),
+             "split_sd": _fmt(row.split_sd, 4), "share": _fmt(row.split_share, 2)}
+            for row in summary.itertuples(index=False)]
+
+
+def _seeds(value) -> str:
+    return "n/a" if np.isnan(value) else (f"> {MAX_SEEDS}" if np.isinf(value) else str(int(value)))
+
+
+def seeds_needed_rows(results: Results) -> list[dict]:
+    """Each pair of neighbours in the leaderboard: the runs per variant needed to tell them apart
+    (pairwise.csv's seeds_needed), and whether the study has that many."""
+    if "seeds_needed" not in results.pairs or len(results.order) < 2:
+        return []
+    pairs = results.pairs.set_index(["a", "b"])
+    counts = results.summary.set_index("variant")["n"]
+    rows = []
+    for a, b in zip(results.order, results.order[1:]):
+        if (a, b) not in pairs.index:
+            continue
+        pair = pairs.loc[(a, b)]
+        needed = float(pair["seeds_needed"])
+        have = int(min(counts[a], counts[b]))
+        rows.append({"a": a, "b": b, "gap": _fmt(pair["mean_difference"], 4), "needed": _seeds(needed), "have": have,
+                     "settled": "yes" if needed <= have else "no"})
+    return rows
+
+
+def document_rows(results: Results) -> list[dict]:
+    """Each pair's McNemar verdict over the splits (rnnbench.documents.pair_verdicts), best first."""
+    if not len(results.mcnemar):
+        return []
+    rank = {v: i for i, v in enumerate(results.order)}
+    verdicts = pair_verdicts(results.mcnemar)
+    verdicts = verdicts.assign(order=[(min(rank.get(a, 99), rank.get(b, 99)), max(rank.get(a, 99), rank.get(b, 99)))
+                                      for a, b in zip(verdicts["a"], verdicts["b"])]).sort_values("order")
+    pvalues = results.mcnemar.groupby(["a", "b"])["p_holm"].max()
+    return [{"a": row.a, "b": row.b, "called": f"{row.splits_different}/{row.splits}",
+             "p": f"{pvalues[(row.a, row.b)]:.3g}", "verdict": row.verdict, "css": "tied" if row.different else ""}
+            for row in verdicts.itertuples(index=False)]
+
+
+def ensemble_rows(results: Results) -> list[dict]:
+    """Each variant's mean single-run accuracy beside its seed ensemble's, averaged over splits."""
+    if not len(results.ensembles):
+        return []
+    means = results.ensembles.groupby("variant")[["mean_accuracy", "ensemble_accuracy"]].mean()
+    seeds = results.ensembles.groupby("variant")["seeds"].min()
+    return [{"variant": variant, "seeds": int(seeds[variant]), "single": _fmt(means.loc[variant, "mean_accuracy"]),
+             "ensemble": _fmt(means.loc[variant, "ensemble_accuracy"]),
+             "gain": f"{means.loc[variant, 'ensemble_accuracy'] - means.loc[variant, 'mean_accuracy']:+.3f}"}
+            for variant in results.order if variant in means.index]
+
+
 def dataset_section(results: Results, figures: Mapping[str, Path], settings: Mapping[str, Any],
                     metadata: pd.DataFrame) -> dict:
     """What the template shows for one dataset."""
@@ -127,6 +187,7 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
         "name": results.dataset,
         "variants": len(results.order),
         "seeds": sorted(results.finals["seed"].unique().tolist()),
+        "splits": sorted(results.finals["split"].unique().tolist()) if "split" in results.finals else [],
         "sizes": sizes,
         "leaderboard": leaderboard_table(results, settings["datasets"][results.dataset].get("positive_class")),
         "figures": [{"name": name, "title": title, "data": base64.b64encode(Path(figures[name]).read_bytes()).decode()}
@@ -134,6 +195,12 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
         "readings": reading_lines(results),
         "importance": importance_rows(results) if "importance" in figures else [],
         "aso_threshold": ASO_THRESHOLD,
+        "variance": variance_rows(results),
+        "seeds_needed": seeds_needed_rows(results),
+        "power": {"power": POWER, "alpha": POWER_ALPHA, "max": MAX_SEEDS},
+        "documents": document_rows(results),
+        "alpha": ALPHA,
+        "ensembles": ensemble_rows(results),
     }
 
 

@@ -22,6 +22,8 @@ class Results:
     notebook: Mapping[str, float] = field(default_factory=dict)
     specs: Mapping[str, Mapping] = field(default_factory=dict)  # variant label -> normalised spec
     axes: list[str] = field(default_factory=list)  # the fields the study's sweeps vary
+    ensembles: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of ensembles.csv
+    mcnemar: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of mcnemar.csv
 
     @property
     def swept(self) -> pd.DataFrame:
@@ -58,8 +60,8 @@ def select(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 def load_results(files, dataset: str, settings: Mapping[str, Any]) -> Results:
-    """One dataset's slice of a study's aggregated CSVs; ``files`` has runs, summary, pairwise and
-    confusion; ``settings`` is the study's report slice."""
+    """One dataset's slice of a study's aggregated CSVs; ``files`` has runs, summary, pairwise,
+    confusion, ensembles and mcnemar; ``settings`` is the study's report slice."""
     return Results(
         dataset=dataset,
         runs=select(pd.read_csv(files.runs), dataset),
@@ -69,4 +71,6 @@ def load_results(files, dataset: str, settings: Mapping[str, Any]) -> Results:
         notebook=settings.get("notebook", {}),
         specs=settings.get("variants", {}),
         axes=list(settings.get("axes", [])),
+        ensembles=select(pd.read_csv(files.ensembles), dataset),
+        mcnemar=select(pd.read_csv(files.mcnemar), dataset),
     )

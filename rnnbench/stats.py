@@ -1,4 +1,6 @@
-"""Pairwise comparisons of variants over seeds: Almost Stochastic Order (Dror et al. 2019).
+"""Comparisons of variants over their runs (a run is a split and seed replicate): Almost Stochastic
+Order (Dror et al. 2019), how a variant's variance splits between seeds and data splits, and how many
+seeds a comparison needs.
 
 ``eps_min(A, B)`` from ``deepsig`` bounds how far A's score distribution violates
 stochastic dominance over B's: 0 means A is better across the whole distribution, 0.5
@@ -25,13 +27,23 @@ ASO_THRESHOLD = 0.2
 CONFIDENCE = 0.95
 ITERATIONS = 1000
 SEED = 0
-PAIR_COLUMNS = ["a", "b", "eps_min", "wins", "paired_seeds", "mean_difference", "significant"]
+POWER = 0.8
+POWER_ALPHA = 0.05
+POWER_SIMULATIONS = 2000
+MAX_SEEDS = 100
+PAIR_COLUMNS = ["a", "b", "eps_min", "wins", "paired_seeds", "mean_difference", "significant", "seeds_needed"]
+REPLICATE = ["split", "seed"]
+
+
+def replicates(finals: pd.DataFrame) -> list[str]:
+    """The columns that name a run of a variant: split (when the table has one) and seed."""
+    return [column for column in REPLICATE if column in finals]
 
 
 def scores_by_variant(finals: pd.DataFrame, metric: str = "test_accuracy") -> dict[str, np.ndarray]:
-    """Each variant's scores over seeds, ordered by seed; diverged runs (NaN) left out."""
+    """Each variant's scores over its runs, ordered by split and seed; diverged runs (NaN) left out."""
     return {
-        variant: group.sort_values("seed")[metric].dropna().to_numpy(dtype=float)
+        variant: group.sort_values(replicates(group))[metric].dropna().to_numpy(dtype=float)
         for variant, group in finals.groupby("variant", sort=True)
     }
 
@@ -91,10 +103,13 @@ def aso_matrix(scores: dict[str, np.ndarray], iterations: int = ITERATIONS) -> p
 
 
 def pairwise(finals: pd.DataFrame, metric: str = "test_accuracy", iterations: int = ITERATIONS) -> pd.DataFrame:
-    """One row per ordered pair of variants of one dataset: eps_min, seed-paired wins, significance."""
+    """One row per ordered pair of variants of one dataset: eps_min, wins over the runs paired by split
+    and seed, significance, and for a pair whose A has the higher mean the seeds each needs for
+    ``seeds_needed``'s power."""
     scores = scores_by_variant(finals, metric)
     matrix = aso_matrix(scores, iterations)
-    by_seed = finals.pivot_table(index="seed", columns="variant", values=metric).reindex(columns=list(scores))
+    by_seed = finals.pivot_table(index=replicates(finals), columns="variant", values=metric).reindex(
+        columns=list(scores))
     rows = []
     for a, b in itertools.permutations(scores, 2):
         paired = by_seed[[a, b]].dropna()
@@ -108,9 +123,69 @@ def pairwise(finals: pd.DataFrame, metric: str = "test_accuracy", iterations: in
                 "paired_seeds": len(paired),
                 "mean_difference": scores[a].mean() - scores[b].mean(),
                 "significant": bool(eps < ASO_THRESHOLD) if not np.isnan(eps) else False,
+                "seeds_needed": seeds_needed(scores[a], scores[b]) if scores[a].mean() > scores[b].mean() else np.nan,
             }
         )
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+def seeds_needed(
+    a, b, power: float = POWER, alpha: float = POWER_ALPHA, simulations: int = POWER_SIMULATIONS,
+    max_seeds: int = MAX_SEEDS, seed: int = SEED,
+) -> float:
+    """How many runs per variant a one-sided Welch t-test at ``alpha`` needs to find A better than B
+    with probability ``power``, if their scores are normal with the measured means and standard
+    deviations (a simulation of ``simulations`` studies per size; scipy's ``ttest_ind``). NaN when A's
+    mean is not higher or a variant has fewer than 2 scores; ``inf`` beyond ``max_seeds``."""
+    from scipy import stats
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if min(len(a), len(b)) < 2 or not a.mean() > b.mean():
+        return float("nan")
+    spread = (max(a.std(ddof=1), 1e-12), max(b.std(ddof=1), 1e-12))  # equal scores: an exact gap
+    rng = np.random.default_rng(seed)
+    draws = (rng.standard_normal((simulations, max_seeds)), rng.standard_normal((simulations, max_seeds)))
+
+    def power_at(n: int) -> float:
+        sample_a = a.mean() + spread[0] * draws[0][:, :n]
+        sample_b = b.mean() + spread[1] * draws[1][:, :n]
+        p = stats.ttest_ind(sample_a, sample_b, axis=1, equal_var=False, alternative="greater").pvalue
+        return float(np.mean(p < alpha))
+
+    low, high = 2, max_seeds  # power grows with n (the same draws extended): bisect for the first n
+    if power_at(high) < power:
+        return float("inf")
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if power_at(middle) < power else (low, middle)
+    return float(low)
+
+
+def variance_components(finals: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
+    """Per variant, its score variance between data splits and between seeds within a split: the
+    REML estimates of a random-intercept model (score = mean + split effect + seed noise;
+    statsmodels' MixedLM), and the split's share of their sum. With one split every bit of the
+    variance is the seeds' (the sample variance)."""
+    import statsmodels.formula.api as smf
+
+    rows = []
+    for variant, group in finals.dropna(subset=[metric]).groupby("variant", sort=True):
+        y = group[metric].to_numpy(dtype=float)
+        splits = group["split"].nunique() if "split" in group else 1
+        if splits < 2 or len(y) <= splits:
+            split_var, seed_var = 0.0, (float(np.var(y, ddof=1)) if len(y) > 1 else float("nan"))
+            if splits >= 2:  # one run per split: the spread cannot be told apart
+                split_var, seed_var = float("nan"), float("nan")
+        else:
+            frame = pd.DataFrame({"y": y, "split": group["split"].astype(str).to_numpy()})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a boundary estimate (no split variance) warns
+                fit = smf.mixedlm("y ~ 1", frame, groups=frame["split"]).fit(reml=True)
+            split_var, seed_var = max(float(fit.cov_re.iloc[0, 0]), 0.0), float(fit.scale)
+        total = split_var + seed_var
+        rows.append({"variant": variant, "runs": len(y), "splits": splits, "seed_variance": seed_var,
+                     "split_variance": split_var, "split_share": split_var / total if total > 0 else float("nan")})
+    return pd.DataFrame(rows, columns=["variant", "runs", "splits", "seed_variance", "split_variance", "split_share"])
 
 
 def tied_with_best(pairs: pd.DataFrame, best: str) -> list[str]:
@@ -122,9 +197,9 @@ def tied_with_best(pairs: pd.DataFrame, best: str) -> list[str]:
 
 def reading(row) -> str:
     """A plain-language line for one ordered pair."""
-    eps = "n/a (fewer than 2 seeds)" if np.isnan(row["eps_min"]) else f"{row['eps_min']:.2f}"
+    eps = "n/a (fewer than 2 runs)" if np.isnan(row["eps_min"]) else f"{row['eps_min']:.2f}"
     verdict = "beats" if row["significant"] else "is not shown better than"
-    return f"{row['a']} {verdict} {row['b']}: {row['wins']}/{row['paired_seeds']} seeds, ε_min={eps}"
+    return f"{row['a']} {verdict} {row['b']}: {row['wins']}/{row['paired_seeds']} paired runs, ε_min={eps}"
 
 
 def importance(finals: pd.DataFrame, axes: list[str], metric: str = "test_accuracy") -> pd.DataFrame:

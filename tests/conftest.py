@@ -212,6 +212,7 @@ def tiny_studies_config(reuters_sha256: str, sms_sha256: str) -> dict:
         "summary": {"datasets": ["reuters"], "variants": ["deep_rnn", "lstm", "bow_mlp"]},
         "capacity": {"datasets": ["reuters"], "sweeps": ["grid"]},
         "sms_spam": {"datasets": ["sms_spam"], "variants": ["lstm", "bow_mlp"]},
+        "robustness": {"datasets": ["reuters"], "splits": [113, 7], "variants": ["lstm", "bow_mlp"]},
     }
     return config
 
@@ -227,8 +228,10 @@ def make_tiny_studies_workflow(directory: Path) -> Workflow:
 
 @pytest.fixture(scope="session")
 def finished_studies(tmp_path_factory) -> Workflow:
-    """Three tiny studies (named variants with a baseline, a 2x2 sweep, SMS) built in one invocation."""
+    """Four tiny studies (named variants with a baseline, a 2x2 sweep, SMS, two data splits) built in one
+    invocation."""
     workflow = make_tiny_studies_workflow(tmp_path_factory.mktemp("studies"))
-    result = workflow.run("--cores", "2", "reports/summary.html", "reports/capacity.html", "reports/sms_spam.html")
+    result = workflow.run("--cores", "2", "reports/summary.html", "reports/capacity.html", "reports/sms_spam.html",
+                          "reports/robustness.html")
     workflow.log = result.stdout + result.stderr
     return workflow

@@ -25,7 +25,7 @@ def rule_scripts(root=REPO) -> dict[str, str]:
 
 
 def test_every_rule_passes_the_digest_of_its_own_script():
-    assert set(rule_scripts()) == {"download", "pad", "train", "evaluate", "aggregate", "compare", "figures",
+    assert set(rule_scripts()) == {"download", "pad", "train", "evaluate", "aggregate", "compare", "documents", "figures",
                                    "sweep_figures", "report"}
 
 

@@ -24,7 +24,7 @@ def test_clearly_better_is_significant_and_identical_is_not():
     better = pair(pairs, "good", "bad")
     assert better["significant"] and better["eps_min"] < 0.2
     assert better["wins"] == 5 and better["paired_seeds"] == 5
-    assert reading(better).startswith("good beats bad: 5/5 seeds, ε_min=")
+    assert reading(better).startswith("good beats bad: 5/5 paired runs, ε_min=")
 
     assert not pair(pairs, "bad", "good")["significant"]
     assert not pair(pairs, "bad", "twin")["significant"] and not pair(pairs, "twin", "bad")["significant"]

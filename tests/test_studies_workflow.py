@@ -15,7 +15,7 @@ TARGETS = ["reports/summary.html", "reports/capacity.html", "reports/sms_spam.ht
 
 def planned_training(workflow, *targets) -> list[str]:
     out = workflow.run("-n", *targets).stdout
-    return re.findall(r"rule train:.*?wildcards: (dataset=\S+, run=\S+, seed=\d+)", out, re.DOTALL)
+    return re.findall(r"rule train:.*?wildcards: (dataset=\S+, split=\S*, run=\S+, seed=\d+)", out, re.DOTALL)
 
 
 def test_shared_specs_are_trained_once(tmp_path):
@@ -25,7 +25,7 @@ def test_shared_specs_are_trained_once(tmp_path):
     # summary: 3 variants x 2 seeds; capacity: 4 specs x 2 seeds, one of them the summary's lstm;
     # sms_spam: 2 variants x 2 seeds on the other dataset
     assert len(jobs) == 6 + (8 - 2) + 4
-    shared = "dataset=reuters, run=lstm-l1-u4-orth-d0-rd0, seed=0"
+    shared = "dataset=reuters, split=, run=lstm-l1-u4-orth-d0-rd0, seed=0"
     assert shared in jobs
     assert shared in planned_training(workflow, "reports/capacity.html")
     assert shared in planned_training(workflow, "reports/summary.html")
@@ -45,7 +45,7 @@ def test_shipped_studies_dry_run_at_once(tmp_path):
 
 def test_tiny_studies_end_to_end(finished_studies):
     root = finished_studies.root
-    assert finished_studies.log.count("rule train:") == 16, "each shared run trained once"
+    assert finished_studies.log.count("rule train:") == 16 + 4, "each shared run trained once"
     for study in ("summary", "capacity", "sms_spam"):
         report = (root / "reports" / f"{study}.html").read_text()
         assert f"study {study}" in report
@@ -69,3 +69,49 @@ def test_tiny_studies_end_to_end(finished_studies):
     assert (root / "data" / "padded" / "sms_spam.npz").exists()
     assert (root / "results" / "runs" / "sms_spam" / run_name({"cell": "bow", "layers": 1, "units": 8,
                                                                  "dropout": 0.5}) / "seed1" / "metrics.json").exists()
+
+
+def test_split_replicates_end_to_end(finished_studies):
+    """A study over two data splits: the notebook split's runs are the summary's own folders, the other
+    split's runs and data say their split, and the split tables are recomputed here from the runs."""
+    import numpy as np
+    from scipy import stats as scipy_stats
+
+    from rnnbench.data import load_padded
+
+    root = finished_studies.root
+    lstm = run_name({"cell": "lstm", "layers": 1, "units": 4})
+    assert (root / "results" / "runs" / "reuters-split7" / lstm / "seed1" / "metrics.json").exists()
+    assert (root / "data" / "padded" / "reuters-split7.npz").exists()
+    runs = pd.read_csv(study_file(root, "runs.csv", "robustness"))
+    assert set(runs["split"]) == {113, 7}
+    summary = pd.read_csv(study_file(root, "summary.csv", "robustness")).set_index("variant")
+    assert (summary["n"] == 4).all() and (summary["splits"] == 2).all()
+    assert summary["split_share"].between(0, 1).all()
+
+    labels = {split: load_padded(root / "data" / "padded" / f"reuters{tag}.npz")["y_test"]
+              for split, tag in ((113, ""), (7, "-split7"))}
+    ensembles = pd.read_csv(study_file(root, "ensembles.csv", "robustness"))
+    mcnemar = pd.read_csv(study_file(root, "mcnemar.csv", "robustness"))
+    for split, tag in ((113, ""), (7, "-split7")):
+        correct = {}
+        for variant, spec in (("lstm", {"cell": "lstm", "layers": 1, "units": 4}),
+                              ("bow_mlp", {"cell": "bow", "layers": 1, "units": 8, "dropout": 0.5})):
+            folder = root / "results" / "runs" / f"reuters{tag}" / run_name(spec)
+            probabilities = [np.load(folder / f"seed{seed}" / "predictions.npy") for seed in (0, 1)]
+            ensemble = np.mean(probabilities, axis=0).argmax(axis=1)
+            row = ensembles[(ensembles["split"] == split) & (ensembles["variant"] == variant)].iloc[0]
+            assert row["ensemble_accuracy"] == pytest.approx(np.mean(ensemble == labels[split]))
+            right = np.stack([p.argmax(axis=1) == labels[split] for p in probabilities])
+            correct[variant] = right.sum(axis=0) * 2 > 2
+        (test,) = mcnemar[mcnemar["split"] == split].to_dict("records")
+        first, second = test["a"], test["b"]
+        a_only = int(np.sum(correct[first] & ~correct[second]))
+        b_only = int(np.sum(~correct[first] & correct[second]))
+        assert (test["a_only"], test["b_only"]) == (a_only, b_only)
+        expected = scipy_stats.binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
+        assert test["p_value"] == pytest.approx(expected)
+    report = (root / "reports" / "robustness.html").read_text()
+    for heading in ("Seeds against data splits", "Paired tests on the test documents", "How many seeds are enough",
+                    "Seed ensembles"):
+        assert heading in report

@@ -39,3 +39,24 @@ rule compare:
         code=code("compare"),
     script:
         "../../scripts/compare.py"
+
+
+rule documents:
+    """Seed ensembles (mean probabilities) and McNemar's exact test of every pair on each split's test
+    documents, from the runs' saved probabilities."""
+    input:
+        predictions=study_run_files("predictions.npy"),
+        data=lambda wildcards: study_padded(wildcards.study),
+    output:
+        ensembles=f"{STUDY_DIR}/ensembles.csv",
+        mcnemar=f"{STUDY_DIR}/mcnemar.csv",
+    log:
+        "logs/documents/{study}.log",
+    conda:
+        "../envs/rnnbench.yaml"
+    params:
+        runs=lambda wildcards: study_runs(wildcards.study),
+        splits=lambda wildcards: study_splits(wildcards.study),
+        code=code("documents"),
+    script:
+        "../../scripts/documents.py"

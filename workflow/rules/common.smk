@@ -79,6 +79,19 @@ def run_files(study, pattern):
     ]
 
 
+def study_splits(study):
+    """(dataset, split) of every data split the study trains on, sorted."""
+    return sorted({(d, split) for d, split, *_ in study_runs(study)})
+
+
+def study_padded(study):
+    """The padded data file of each of ``study_splits``, in that order."""
+    return [
+        PADDED.format(dataset=d, split=rnnbench_studies.split_tag(config, d, split))
+        for d, split in study_splits(study)
+    ]
+
+
 def split_seed(wildcards):
     """The split seed that a job's {split} names."""
     tag = wildcards.split
@@ -100,6 +113,8 @@ def study_tables(study_dir=STUDY_DIR):
         "summary": f"{study_dir}/summary.csv",
         "pairwise": f"{study_dir}/pairwise.csv",
         "confusion": f"{study_dir}/confusion.csv",
+        "ensembles": f"{study_dir}/ensembles.csv",
+        "mcnemar": f"{study_dir}/mcnemar.csv",
     }
 
 
