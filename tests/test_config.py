@@ -135,3 +135,11 @@ def test_a_spec_is_read_once_and_handed_on_unchanged():
     settings = TrainSettings.from_json(text)
     assert settings.variant == spec and settings.to_json() == text
     assert TrainSettings.of(json.loads(text)) == settings
+
+
+def test_the_pad_rule_gets_the_split_it_builds(config):
+    from rnnbench.config import pad_slice
+
+    assert json.loads(pad_slice(config, "reuters", 113))["split_seed"] == 113
+    assert json.loads(pad_slice(config, "sms_spam", 4))["split_seed"] == 4
+    assert pad_slice(config, "reuters", 1) != pad_slice(config, "reuters", 2)

@@ -47,3 +47,27 @@ def test_an_unfinished_study_is_refused_by_name(tmp_path):
     (tmp_path / "results" / "studies" / "capacity").mkdir(parents=True)
     with pytest.raises(SystemExit, match="study 'capacity' is not finished: .*summary.csv"):
         publish("capacity", tmp_path / "results", tmp_path / "docs")
+
+
+def test_a_sweep_is_published_with_its_anova(tmp_path):
+    """importance.csv holds statsmodels' ANOVA of the study's runs on the swept field, recomputed here
+    with scipy's one-way ANOVA (one field: the same F and p)."""
+    from scipy import stats as scipy_stats
+
+    from rnnbench.studies import spec_name
+    from tests.test_aggregate import fake_run
+
+    config = {"datasets": {"reuters": {}}, "variants": {}, "seeds": [0, 1, 2],
+              "sweeps": {"width": {"base": {"cell": "lstm", "layers": 1}, "grid": {"units": [4, 8]}}},
+              "studies": {"capacity": {"datasets": ["reuters"], "sweeps": ["width"]}}}
+    names = [spec_name({"cell": "lstm", "layers": 1, "units": units}) for units in (4, 8)]
+    scores = {names[0]: [0.70, 0.71, 0.69], names[1]: [0.75, 0.77, 0.76]}
+    folder = finished_study(tmp_path, "capacity")
+    runs = pd.concat([fake_run(v, s, x) for v, xs in scores.items() for s, x in enumerate(xs)])
+    runs.to_csv(folder / "runs.csv", index=False)
+    target = publish("capacity", tmp_path / "results", tmp_path / "docs", config)
+    (row,) = pd.read_csv(target / "importance.csv").to_dict("records")
+    expected = scipy_stats.f_oneway(*scores.values())
+    assert row["axis"] == "units" and row["F"] == pytest.approx(expected.statistic)
+    assert row["p_value"] == pytest.approx(expected.pvalue)
+    assert "| reuters | units | 1 |" in markdown(tmp_path / "docs")

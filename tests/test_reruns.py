@@ -17,7 +17,7 @@ from tests.test_provenance import rule_scripts
 
 pytestmark = pytest.mark.slow
 
-DOWNSTREAM = {("aggregate", "study=summary"), ("compare", "study=summary"),
+DOWNSTREAM = {("aggregate", "study=summary"), ("compare", "study=summary"), ("documents", "study=summary"),
               ("figures", "study=summary, dataset=reuters"), ("report", "study=summary")}
 
 
@@ -38,7 +38,7 @@ def planned_jobs(workflow: Workflow) -> set[tuple[str, str]]:
 def run_jobs(rule: str, variants, seeds) -> set[tuple[str, str]]:
     """``variants`` are tiny variant labels or specs; runs are named by their spec."""
     specs = [TINY_VARIANTS[v] if isinstance(v, str) else v for v in variants]
-    return {(rule, f"dataset=reuters, run={run_name(spec)}, seed={s}") for spec in specs for s in seeds}
+    return {(rule, f"dataset=reuters, split=, run={run_name(spec)}, seed={s}") for spec in specs for s in seeds}
 
 
 def training(variants, seeds):
@@ -245,7 +245,7 @@ def test_one_jobs_script_runs_alone_with_the_snakemake_object_it_would_get(copy)
     run = run_dir(copy.root, TINY_VARIANTS["lstm"], 1)
     expected = (run / "metrics.json").read_text()
     (run / "metrics.json").unlink()
-    result = subprocess.run([sys.executable, "-m", "rnnbench.jobs", "evaluate", "dataset=reuters",
+    result = subprocess.run([sys.executable, "-m", "rnnbench.jobs", "evaluate", "dataset=reuters", "split=",
                              f"run={run_name(TINY_VARIANTS['lstm'])}", "seed=1"],
                             cwd=copy.root, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
