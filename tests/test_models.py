@@ -83,3 +83,59 @@ def test_mask_zero_ignores_the_padding():
         short = model.predict(tokens[:, :4], verbose=0)
         long = model.predict(tokens, verbose=0)
         assert np.allclose(short, long, atol=1e-6) == same
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_pooling_reads_only_the_unmasked_steps(pooling, bidirectional):
+    """Max and mean pooling equal numpy's over each document's own steps, whether its padding comes
+    before or after it; the last state is not what it reads."""
+    import keras
+    import numpy as np
+
+    tokens = np.array([[4, 7, 2, 9, 0, 0, 0, 0], [0, 0, 0, 5, 3, 8, 1, 6], [3, 1, 4, 1, 5, 9, 2, 6]])
+    model = build_model({"cell": "gru", "layers": 1, "units": 4, "mask_zero": True, "pooling": pooling,
+                         "bidirectional": bidirectional}, num_words=10, maxlen=8, embedding_dim=3, num_classes=2)
+    recurrent = model.get_layer("bidirectional_1" if bidirectional else "gru_1")
+    assert recurrent.return_sequences
+    sequences = keras.Model(model.input, recurrent.output)(tokens).numpy()
+    pooled = keras.Model(model.input, model.get_layer(f"{pooling}_pooling").output)(tokens).numpy()
+    for row, document in enumerate(tokens):
+        steps = sequences[row][document != 0]
+        expected = steps.max(axis=0) if pooling == "max" else steps.mean(axis=0)
+        np.testing.assert_allclose(pooled[row], expected, rtol=1e-6, atol=1e-6)
+    assert model.get_layer("topic").input.shape == (None, 8 if bidirectional else 4)
+
+
+def test_spatial_dropout_drops_whole_embedding_channels():
+    model = build_model({"cell": "lstm", "layers": 1, "units": 4, "spatial_dropout": 0.5}, num_words=10, maxlen=6,
+                        embedding_dim=16, num_classes=2)
+    import keras
+    import numpy as np
+
+    layer = model.get_layer("spatial_dropout")
+    assert isinstance(layer, keras.layers.SpatialDropout1D) and layer.rate == 0.5
+    dropped = layer(np.ones((2, 6, 16), "float32"), training=True).numpy()
+    assert ((dropped == 0).all(axis=1) | (dropped != 0).all(axis=1)).all(), "a channel is dropped at every step"
+
+
+def test_a_cosine_schedule_decays_to_zero_over_the_run_and_label_smoothing_shapes_the_loss():
+    import keras
+    import numpy as np
+
+    from rnnbench.models import Spec
+    from rnnbench.training import compile_classifier, learning_rate
+
+    assert learning_rate(Spec.of({"cell": "lstm", "layers": 1, "units": 4}), 100) == 0.001
+    schedule = learning_rate(Spec.of({"cell": "lstm", "layers": 1, "units": 4, "lr_schedule": "cosine",
+                                      "learning_rate": 0.01}), 100)
+    assert float(schedule(0)) == pytest.approx(0.01) and float(schedule(50)) == pytest.approx(0.005)
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
+    model = build_model({"cell": "lstm", "layers": 1, "units": 4}, num_words=10, maxlen=6, embedding_dim=3,
+                        num_classes=4)
+    probabilities = np.array([[0.7, 0.1, 0.1, 0.1]], "float32")
+    for smoothing in (0.0, 0.2):
+        compile_classifier(model, "keras", 0.001, label_smoothing=smoothing)
+        loss = float(model.loss(np.array([0]), probabilities))
+        target = np.full(4, smoothing / 4) + np.eye(4)[0] * (1 - smoothing)
+        assert loss == pytest.approx(-np.sum(target * np.log(probabilities[0])), rel=1e-5)

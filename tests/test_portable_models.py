@@ -11,13 +11,18 @@ from tests.conftest import make_workflow, run_dir, synthetic_reuters, tiny_confi
 
 pytestmark = pytest.mark.slow
 
-# Every cell type under the default engine, and a bidirectional masked one with embedding dropout.
+# Every cell type under the default engine, a bidirectional masked one with embedding dropout, and the
+# levers of study improvements: max and mean pooling over the unmasked steps, spatial dropout, a cosine
+# schedule and label smoothing.
 VARIANTS = {
     "lstm": {"cell": "lstm", "layers": 1, "units": 4},
     "gru": {"cell": "gru", "layers": 2, "units": 4, "dropout": 0.1, "recurrent_dropout": 0.1},
     "irnn": {"cell": "simple_rnn", "layers": 2, "units": 4, "activation": "relu", "recurrent_initializer": "identity"},
     "lstm_mask_bi": {"cell": "lstm", "layers": 1, "units": 4, "mask_zero": True, "bidirectional": True,
                      "embedding_dropout": 0.2},
+    "bigru_max": {"cell": "gru", "layers": 1, "units": 4, "mask_zero": True, "bidirectional": True, "pooling": "max",
+                  "spatial_dropout": 0.2, "lr_schedule": "cosine", "label_smoothing": 0.1},
+    "lstm_mean": {"cell": "lstm", "layers": 2, "units": 4, "mask_zero": True, "pooling": "mean"},
 }
 
 LOAD = """
