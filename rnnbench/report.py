@@ -16,7 +16,9 @@ import pandas as pd
 from rnnbench.results import Results
 from rnnbench.runtime import checkout_commit
 from rnnbench.documents import ALPHA, pair_verdicts
-from rnnbench.stats import ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, importance, reading, tied_with_best
+from rnnbench.stats import (
+    ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, POWER_SIMULATIONS, importance, reading, tied_with_best
+)
 
 FIGURE_TITLES = {
     "accuracy": "Test accuracy across seeds",
@@ -197,7 +199,7 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
         "aso_threshold": ASO_THRESHOLD,
         "variance": variance_rows(results),
         "seeds_needed": seeds_needed_rows(results),
-        "power": {"power": POWER, "alpha": POWER_ALPHA, "max": MAX_SEEDS},
+        "power": {"power": POWER, "alpha": POWER_ALPHA, "max": MAX_SEEDS, "simulations": f"{POWER_SIMULATIONS:,}"},
         "documents": document_rows(results),
         "alpha": ALPHA,
         "ensembles": ensemble_rows(results),
