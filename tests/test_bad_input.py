@@ -65,6 +65,10 @@ MALFORMED = [
     ("path characters in a variant name", rename_variant("lstm", "../evil"), "variants: invalid name '../evil'"),
     ("slash in a variant name", rename_variant("lstm", "a/b"), "variants: invalid name 'a/b'"),
     ("malformed sha256", set_key(("datasets", "reuters", "sha256"), "abc"), 'datasets.reuters.sha256 = "abc"'),
+    ("negative split", set_key(("splits",), [113, -2]), "splits.1 = -2"),
+    ("split as a word", set_key(("splits",), ["notebook"]), 'splits.0 = "notebook"'),
+    ("duplicate splits", set_key(("splits",), [7, 7]), "splits = [7, 7]"),
+    ("unknown pooling", set_key(("variants", "lstm", "pooling"), "attention"), 'variants.lstm.pooling = "attention"'),
 ]
 
 

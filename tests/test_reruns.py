@@ -73,6 +73,13 @@ def test_one_variant_edited_reruns_only_that_variant(copy):
     assert planned_jobs(copy) == training([dict(TINY_VARIANTS["lstm"], units=6)], [0, 1]) | DOWNSTREAM
 
 
+def test_a_split_added_trains_only_its_runs(copy):
+    """The default split's runs keep their folders; a new split pads its data and trains its own runs."""
+    edit_config(copy, lambda c: c.update(splits=[113, 5]))
+    other = {(rule, wildcards.replace("split=,", "split=-split5,")) for rule, wildcards in training(TINY_VARIANTS, [0, 1])}
+    assert planned_jobs(copy) == other | {("pad", "dataset=reuters, split=-split5")} | DOWNSTREAM
+
+
 def test_edit_reverted_reuses_the_old_runs(copy):
     """A run is its spec: renaming a variant, or writing a default out, trains nothing."""
     def rename(config):
