@@ -279,12 +279,18 @@ def compile_model(model, engine: str, learning_rate: float, xla: bool | None = N
     on. The fused layers' ops are all XLA ops on CPU and compile to a deterministic program (a
     killed run resumes bit for bit: tests/test_resume.py), so XLA is set back on after compiling.
     cuDNN ops are not XLA ops, so on a GPU the model stays as Keras compiles it; nor is a model
-    with a ``CategoryEncoding`` layer (the bag of words), whose multi-hot count is slow under XLA.
+    with a ``CategoryEncoding`` layer (the bag of words), whose multi-hot count is slow under XLA, or
+    with a ``Dropout`` layer on a sequence (embedding dropout): XLA's CPU random numbers make its
+    per-element mask about ten times slower than without XLA.
     """
     _checked(engine)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), **options)
     if xla is None:
-        slow_under_xla = any(isinstance(layer, keras.layers.CategoryEncoding) for layer in model.layers)
+        slow_under_xla = any(
+            isinstance(layer, keras.layers.CategoryEncoding)
+            or (type(layer) is keras.layers.Dropout and len(layer.input.shape) == 3)
+            for layer in model.layers
+        )
         xla = engine == "fused" and not _gpu() and not slow_under_xla
     model._jit_compile = bool(xla)  # Keras's public setter refuses XLA under op determinism
 

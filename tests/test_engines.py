@@ -214,16 +214,21 @@ def test_unknown_engine_is_named():
         engines.recurrent_layer("cudnn", "LSTM")
 
 
-@pytest.mark.parametrize("cell,engine,xla", [("lstm", "fused", True), ("lstm", "keras", False), ("bow", "fused", False)])
-def test_compile_model_turns_xla_on_for_fused_under_op_determinism(cell, engine, xla):
+@pytest.mark.parametrize("cell,engine,xla,levers", [
+    ("lstm", "fused", True, {}), ("lstm", "keras", False, {}), ("bow", "fused", False, {}),
+    ("lstm", "fused", False, {"embedding_dropout": 0.3}), ("lstm", "fused", True, {"spatial_dropout": 0.3}),
+    ("lstm", "fused", True, {"dropout": 0.3, "recurrent_dropout": 0.3}),
+], ids=["lstm", "keras", "bow", "embedding-dropout", "spatial-dropout", "cell-dropout"])
+def test_compile_model_turns_xla_on_for_fused_under_op_determinism(cell, engine, xla, levers):
     """Keras switches XLA off when op determinism is on; compile_model sets it back for fused
-    recurrent models (not the bag of words, whose multi-hot encoding is slow under XLA)."""
+    recurrent models (not the bag of words, whose multi-hot encoding is slow under XLA, nor a model
+    with embedding dropout, whose per-element mask XLA draws slowly on CPU)."""
     from rnnbench.models import build_model
     from tensorflow.python.framework.config import is_op_determinism_enabled
 
     tf.config.experimental.enable_op_determinism()
     assert is_op_determinism_enabled()
-    model = build_model({"cell": cell, "layers": 1, "units": 4, "engine": engine},
+    model = build_model({"cell": cell, "layers": 1, "units": 4, "engine": engine, **levers},
                         num_words=30, maxlen=9, embedding_dim=8, num_classes=3)
     engines.compile_model(model, engine, 0.001, loss="sparse_categorical_crossentropy")
     assert model.jit_compile is xla and engines.uses_xla(model) is xla
