@@ -55,3 +55,19 @@ def test_report_renders_offline(browser, finished_tiny_run, tmp_path):
     assert page.locator("h2", has_text="Provenance").is_visible()
     page.screenshot(path=str(tmp_path / "summary.png"), full_page=True)
     assert (tmp_path / "summary.png").stat().st_size > 10_000
+
+
+def test_split_tables_render_within_the_page(browser, finished_studies):
+    """The robustness study's tables (seeds against splits, paired tests, seeds needed, ensembles): visible,
+    one row per variant or pair, none wider than the page."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((finished_studies.root / "reports" / "robustness.html").as_uri(), wait_until="load")
+    for selector, rows in (("table.variance", 2), ("table.documents", 1), ("table.seeds-needed", 1),
+                           ("table.ensembles", 2)):
+        table = page.locator(selector)
+        assert table.is_visible(), selector
+        assert table.locator("tr").count() == 1 + rows, selector
+        box = table.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, selector
+    reading = page.locator("table.documents tr").nth(1).inner_text()
+    assert "on every split" in reading or "not told apart" in reading
