@@ -280,8 +280,8 @@ def compile_model(model, engine: str, learning_rate: float, xla: bool | None = N
     killed run resumes bit for bit: tests/test_resume.py), so XLA is set back on after compiling.
     cuDNN ops are not XLA ops, so on a GPU the model stays as Keras compiles it; nor is a model
     with a ``CategoryEncoding`` layer (the bag of words), whose multi-hot count is slow under XLA, or
-    with a ``Dropout`` layer on a sequence (embedding dropout): XLA's CPU random numbers make its
-    per-element mask about ten times slower than without XLA.
+    with a ``Dropout`` layer on a sequence (embedding dropout), whose per-element mask XLA draws
+    slowly on CPU.
     """
     _checked(engine)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), **options)
