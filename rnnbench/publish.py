@@ -37,12 +37,14 @@ def sweep_importance(runs: pd.DataFrame, config, study: str) -> pd.DataFrame:
     from rnnbench.aggregate import final_values
     from rnnbench.stats import importance
     from rnnbench.studies import study_variants, sweep_axes
+    from rnnbench.sweeps import grid_variants
 
     axes = sweep_axes(config, study)
     if not axes:
         return pd.DataFrame()
     specs = {label: spec.as_dict() for label, spec in study_variants(config, study).items()}
     finals = final_values(runs)
+    finals = finals[finals["variant"].isin(grid_variants(config, study))].copy()
     for axis in axes:
         finals[axis] = finals["variant"].map(lambda variant: specs[variant][axis])
     return pd.concat([importance(group, axes).assign(dataset=dataset) for dataset, group in finals.groupby("dataset")],

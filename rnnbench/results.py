@@ -22,13 +22,17 @@ class Results:
     notebook: Mapping[str, float] = field(default_factory=dict)
     specs: Mapping[str, Mapping] = field(default_factory=dict)  # variant label -> normalised spec
     axes: list[str] = field(default_factory=list)  # the fields the study's sweeps vary
+    grid: list[str] | None = None  # the variants of the sweeps' grids (None: every variant)
     ensembles: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of ensembles.csv
     mcnemar: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of mcnemar.csv
 
     @property
     def swept(self) -> pd.DataFrame:
-        """``finals`` with one column per swept axis: the value of that field in the run's spec."""
+        """``finals`` of the sweeps' grid with one column per swept axis: the value of that field in
+        the run's spec."""
         finals = self.finals
+        if self.grid is not None:
+            finals = finals[finals["variant"].isin(self.grid)].copy()
         for axis in self.axes:
             finals[axis] = finals["variant"].map(lambda v: self.specs[v][axis])
         return finals
@@ -71,6 +75,7 @@ def load_results(files, dataset: str, settings: Mapping[str, Any]) -> Results:
         notebook=settings.get("notebook", {}),
         specs=settings.get("variants", {}),
         axes=list(settings.get("axes", [])),
+        grid=settings.get("grid"),
         ensembles=select(pd.read_csv(files.ensembles), dataset),
         mcnemar=select(pd.read_csv(files.mcnemar), dataset),
     )

@@ -57,13 +57,15 @@ def test_a_sweep_is_published_with_its_anova(tmp_path):
     from rnnbench.studies import spec_name
     from tests.test_aggregate import fake_run
 
-    config = {"datasets": {"reuters": {}}, "variants": {}, "seeds": [0, 1, 2],
+    config = {"datasets": {"reuters": {}}, "variants": {"deep": {"cell": "lstm", "layers": 3, "units": 4}},
+              "seeds": [0, 1, 2],
               "sweeps": {"width": {"base": {"cell": "lstm", "layers": 1}, "grid": {"units": [4, 8]}}},
-              "studies": {"capacity": {"datasets": ["reuters"], "sweeps": ["width"]}}}
+              "studies": {"capacity": {"datasets": ["reuters"], "sweeps": ["width"], "variants": ["deep"]}}}
     names = [spec_name({"cell": "lstm", "layers": 1, "units": units}) for units in (4, 8)]
     scores = {names[0]: [0.70, 0.71, 0.69], names[1]: [0.75, 0.77, 0.76]}
     folder = finished_study(tmp_path, "capacity")
-    runs = pd.concat([fake_run(v, s, x) for v, xs in scores.items() for s, x in enumerate(xs)])
+    beside = {"deep": [0.50, 0.52, 0.51]}  # a named variant beside the grid: compared, not in the ANOVA
+    runs = pd.concat([fake_run(v, s, x) for v, xs in {**scores, **beside}.items() for s, x in enumerate(xs)])
     runs.to_csv(folder / "runs.csv", index=False)
     target = publish("capacity", tmp_path / "results", tmp_path / "docs", config)
     (row,) = pd.read_csv(target / "importance.csv").to_dict("records")

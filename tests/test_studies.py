@@ -104,3 +104,12 @@ def test_a_named_variant_inside_a_sweep_keeps_its_name(config):
     config["studies"]["capacity"]["variants"] = ["lstm"]
     labels = list(study_variants(config, "capacity"))
     assert labels[0] == "lstm" and "lstm-l1-u32-orth-d0-rd0" not in labels and len(labels) == 9
+
+
+def test_a_sweeps_grid_leaves_out_the_named_variants_beside_it(config):
+    from rnnbench.sweeps import grid_variants
+
+    grid = grid_variants(config, "initializers")
+    assert sorted(grid) == sorted(spec_name(s) for s in expand_sweep(config["sweeps"]["initializers"]))
+    assert "lstm" in study_variants(config, "initializers") and "lstm" not in grid and "irnn" not in grid
+    assert grid_variants(config, "summary") == []
