@@ -31,7 +31,7 @@ def accuracy_distribution(results: Results):
 
 
 def learning_curves(results: Results):
-    """Train and validation accuracy and loss per epoch, mean and 95% band over seeds; the dotted
+    """Train and validation accuracy and loss per epoch, mean and 95% band over runs; the dotted
     line marks the epoch of best mean validation accuracy."""
     import seaborn as sns
 
@@ -40,7 +40,7 @@ def learning_curves(results: Results):
         return _validation_curves(results)
     curves = _curves(runs, ["loss", "accuracy"])
     grid = sns.relplot(
-        data=curves, x="epoch", y="value", hue="split", row="quantity", col="variant",
+        data=curves, x="epoch", y="value", hue="part", row="quantity", col="variant",
         col_order=results.order, row_order=["accuracy", "loss"], kind="line", errorbar=("ci", 95),
         n_boot=200, seed=0, height=2.3, aspect=1.0, facet_kws={"sharey": "row", "margin_titles": True},
     )
@@ -52,9 +52,10 @@ def learning_curves(results: Results):
 
 
 def _curves(runs: pd.DataFrame, quantities: list[str]) -> pd.DataFrame:
-    """The per-epoch rows of ``quantities`` for training and validation, with ``split`` and ``quantity``."""
+    """The per-epoch rows of ``quantities`` for training and validation, with ``part`` (train or
+    validation rows) and ``quantity``."""
     curves = runs[runs["metric"].isin(quantities + [f"val_{q}" for q in quantities])].copy()
-    curves["split"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
+    curves["part"] = np.where(curves["metric"].str.startswith("val_"), "validation", "train")
     curves["quantity"] = curves["metric"].str.removeprefix("val_")
     return curves
 
@@ -64,7 +65,7 @@ def _validation_curves(results: Results):
 
     curves = _curves(results.runs, ["accuracy"])
     grid = sns.relplot(
-        data=curves, x="epoch", y="value", hue="split", col="variant", col_order=results.order, col_wrap=5,
+        data=curves, x="epoch", y="value", hue="part", col="variant", col_order=results.order, col_wrap=5,
         kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=1.9, aspect=1.3,
     )
     grid.set_titles(col_template="{col_name}", size=7)
