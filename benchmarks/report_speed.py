@@ -42,9 +42,9 @@ def synthetic_study(variants: int, seeds: int, epochs: int, classes: int = 46, t
             predicted = np.where(rng.random(test_rows) < accuracy, truth, rng.integers(0, classes, test_rows))
             cells = pd.crosstab(truth, predicted).stack().rename("count").reset_index()
             cells.columns = ["true", "predicted", "count"]
-            cells = cells[cells["count"] > 0].assign(dataset="reuters", variant=f"variant_{v}", seed=seed)
+            cells = cells[cells["count"] > 0].assign(dataset="reuters", split=113, variant=f"variant_{v}", seed=seed)
             confusion.append(cells)
-            metadata.append({"dataset": "reuters", "variant": f"variant_{v}", "seed": seed, "device": "CPU",
+            metadata.append({"dataset": "reuters", "split": 113, "variant": f"variant_{v}", "seed": seed, "device": "CPU",
                              "threads": 1, "host": "bench", "train_rows": 3344, "validation_rows": 1433,
                              "test_rows": test_rows, "tensorflow": "2.21.0", "keras": "3.15.1",
                              "numpy": np.__version__, "started_at": "2026-01-01T00:00:00"})
