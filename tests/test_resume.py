@@ -20,7 +20,7 @@ VARIANTS = {
     "dropout": dict(TINY_VARIANTS["lstm"], dropout=0.2, recurrent_dropout=0.1),
     # early stopping (val_loss rises after epoch 5; stops after 7): the best weights must resume too
     "early_stopping": dict(TINY_VARIANTS["lstm"], dropout=0.2, recurrent_dropout=0.1, mask_zero=True,
-                           embedding_dropout=0.1, learning_rate=0.06, early_stopping=2),
+                           spatial_dropout=0.1, learning_rate=0.06, early_stopping=2),
 }
 KILLS = [("dropout", point) for point in random.Random(7).sample(range(1, EPOCHS - 1), 3)] + [("early_stopping", 6)]
 
