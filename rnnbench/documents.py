@@ -19,26 +19,36 @@ ENSEMBLE_COLUMNS = ["dataset", "split", "variant", "seeds", "mean_accuracy", "en
 MCNEMAR_COLUMNS = ["dataset", "split", "a", "b", "documents", "a_only", "b_only", "p_value", "p_holm", "significant"]
 
 
+def _by_split(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict):
+    """Yield (dataset, split, truth, {variant: [probabilities of each seed]}) per split, sorted."""
+    grouped: dict[tuple, dict[str, list[np.ndarray]]] = {}
+    for dataset, split, variant, _seed, probabilities in runs:
+        members = grouped.setdefault((dataset, int(split)), {}).setdefault(variant, [])
+        members.append(np.asarray(probabilities, dtype=np.float64))
+    for (dataset, split), variants in sorted(grouped.items()):
+        yield dataset, split, labels[(dataset, split)], dict(sorted(variants.items()))
+
+
+def _correct(probabilities: list[np.ndarray], truth: np.ndarray) -> np.ndarray:
+    """Runs x documents: whether each run classifies each document correctly."""
+    return np.stack([np.asarray(p).argmax(axis=1) == truth for p in probabilities])
+
+
 def ensembles(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict) -> pd.DataFrame:
     """Per (dataset, split, variant): the mean accuracy of its runs and the accuracy of their
     ensemble (mean probabilities). ``runs``: (dataset, split, variant, seed, probabilities);
     ``labels``: (dataset, split) -> the test labels."""
-    grouped: dict[tuple, list[np.ndarray]] = {}
-    for dataset, split, variant, _seed, probabilities in runs:
-        grouped.setdefault((dataset, int(split), variant), []).append(np.asarray(probabilities, dtype=np.float64))
     rows = []
-    for (dataset, split, variant), members in sorted(grouped.items()):
-        truth = labels[(dataset, split)]
-        single = [np.mean(p.argmax(axis=1) == truth) for p in members]
-        ensemble = np.mean(np.mean(members, axis=0).argmax(axis=1) == truth)
-        rows.append([dataset, split, variant, len(members), float(np.mean(single)), float(ensemble)])
+    for dataset, split, truth, variants in _by_split(runs, labels):
+        for variant, members in variants.items():
+            ensemble = np.mean(np.mean(members, axis=0).argmax(axis=1) == truth)
+            rows.append([dataset, split, variant, len(members), float(_correct(members, truth).mean()), float(ensemble)])
     return pd.DataFrame(rows, columns=ENSEMBLE_COLUMNS)
 
 
 def majority_correct(probabilities: list[np.ndarray], truth: np.ndarray) -> np.ndarray:
     """Per document, whether more than half of the runs classify it correctly."""
-    correct = np.stack([np.asarray(p).argmax(axis=1) == truth for p in probabilities])
-    return correct.sum(axis=0) * 2 > len(probabilities)
+    return _correct(probabilities, truth).sum(axis=0) * 2 > len(probabilities)
 
 
 def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[int, int, float]:
@@ -57,13 +67,9 @@ def paired_tests(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: 
     Holm-corrected over the pairs of the split; ``significant`` where the corrected p < ``alpha``."""
     from statsmodels.stats.multitest import multipletests
 
-    grouped: dict[tuple, dict[str, list[np.ndarray]]] = {}
-    for dataset, split, variant, _seed, probabilities in runs:
-        grouped.setdefault((dataset, int(split)), {}).setdefault(variant, []).append(np.asarray(probabilities))
     frames = []
-    for (dataset, split), variants in sorted(grouped.items()):
-        truth = labels[(dataset, split)]
-        correct = {variant: majority_correct(members, truth) for variant, members in sorted(variants.items())}
+    for dataset, split, truth, variants in _by_split(runs, labels):
+        correct = {variant: majority_correct(members, truth) for variant, members in variants.items()}
         rows = [[dataset, split, a, b, len(truth), *mcnemar(correct[a], correct[b])]
                 for a, b in itertools.combinations(correct, 2)]
         frame = pd.DataFrame(rows, columns=MCNEMAR_COLUMNS[:-2])

@@ -155,10 +155,10 @@ def document_rows(results: Results) -> list[dict]:
     """Each pair's McNemar verdict over the splits (rnnbench.documents.pair_verdicts), best first."""
     if not len(results.mcnemar):
         return []
-    rank = {v: i for i, v in enumerate(results.order)}
+    rank = {variant: i for i, variant in enumerate(results.order)}
     verdicts = pair_verdicts(results.mcnemar)
-    verdicts = verdicts.assign(order=[(min(rank.get(a, 99), rank.get(b, 99)), max(rank.get(a, 99), rank.get(b, 99)))
-                                      for a, b in zip(verdicts["a"], verdicts["b"])]).sort_values("order")
+    pair_rank = [tuple(sorted((rank.get(a, len(rank)), rank.get(b, len(rank))))) for a, b in zip(verdicts["a"], verdicts["b"])]
+    verdicts = verdicts.assign(order=pair_rank).sort_values("order")
     pvalues = results.mcnemar.groupby(["a", "b"])["p_holm"].max()
     return [{"a": row.a, "b": row.b, "called": f"{row.splits_different}/{row.splits}",
              "p": f"{pvalues[(row.a, row.b)]:.3g}", "verdict": row.verdict, "css": "tied" if row.different else ""}

@@ -161,29 +161,34 @@ def seeds_needed(
     return float(low)
 
 
+def _split_and_seed_variance(y: np.ndarray, split: np.ndarray) -> tuple[float, float]:
+    """(split variance, seed variance) of scores ``y`` on data splits ``split``."""
+    import statsmodels.formula.api as smf
+
+    splits = len(set(split))
+    if splits < 2:
+        return 0.0, (float(np.var(y, ddof=1)) if len(y) > 1 else float("nan"))
+    if len(y) <= splits:  # one run per split: the two sources cannot be told apart
+        return float("nan"), float("nan")
+    frame = pd.DataFrame({"y": y, "split": split.astype(str)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a boundary estimate (no split variance) warns
+        fit = smf.mixedlm("y ~ 1", frame, groups=frame["split"]).fit(reml=True)
+    return max(float(fit.cov_re.iloc[0, 0]), 0.0), float(fit.scale)
+
+
 def variance_components(finals: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """Per variant, its score variance between data splits and between seeds within a split: the
     REML estimates of a random-intercept model (score = mean + split effect + seed noise;
     statsmodels' MixedLM), and the split's share of their sum. With one split every bit of the
     variance is the seeds' (the sample variance)."""
-    import statsmodels.formula.api as smf
-
     rows = []
     for variant, group in finals.dropna(subset=[metric]).groupby("variant", sort=True):
         y = group[metric].to_numpy(dtype=float)
-        splits = group["split"].nunique() if "split" in group else 1
-        if splits < 2 or len(y) <= splits:
-            split_var, seed_var = 0.0, (float(np.var(y, ddof=1)) if len(y) > 1 else float("nan"))
-            if splits >= 2:  # one run per split: the spread cannot be told apart
-                split_var, seed_var = float("nan"), float("nan")
-        else:
-            frame = pd.DataFrame({"y": y, "split": group["split"].astype(str).to_numpy()})
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a boundary estimate (no split variance) warns
-                fit = smf.mixedlm("y ~ 1", frame, groups=frame["split"]).fit(reml=True)
-            split_var, seed_var = max(float(fit.cov_re.iloc[0, 0]), 0.0), float(fit.scale)
+        split = group["split"].to_numpy() if "split" in group else np.zeros(len(y), dtype=int)
+        split_var, seed_var = _split_and_seed_variance(y, split)
         total = split_var + seed_var
-        rows.append({"variant": variant, "runs": len(y), "splits": splits, "seed_variance": seed_var,
+        rows.append({"variant": variant, "runs": len(y), "splits": len(set(split)), "seed_variance": seed_var,
                      "split_variance": split_var, "split_share": split_var / total if total > 0 else float("nan")})
     return pd.DataFrame(rows, columns=["variant", "runs", "splits", "seed_variance", "split_variance", "split_share"])
 
