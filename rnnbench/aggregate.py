@@ -80,11 +80,13 @@ def collect(runs: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 
 def final_values(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per run (dataset, split, variant, seed) with the final metrics and run facts as columns."""
+    """One row per run (dataset, split, variant, seed) with the final metrics and run facts as columns.
+    ``seconds_per_epoch`` is the run's median epoch, so an epoch in which the job was suspended or
+    shared its core does not stand for the rest; ``train_seconds`` is their sum."""
     final = runs[runs["metric"].isin(FINAL_METRICS + POSITIVE_METRICS + RUN_FACTS)]
     wide = final.pivot_table(index=RUN, columns="metric", values="value", aggfunc="first")
     seconds = runs[runs["metric"] == "seconds"].groupby(RUN)["value"]
-    wide["seconds_per_epoch"] = seconds.mean()
+    wide["seconds_per_epoch"] = seconds.median()
     wide["train_seconds"] = seconds.sum()
     wide["epochs"] = seconds.count()
     # validation accuracy of the weights that were evaluated (the best epoch's, with early stopping)

@@ -226,8 +226,9 @@ def download_slice(config: Mapping[str, Any], dataset: str) -> str:
 
 
 def report_slice(config: Mapping[str, Any], study: str) -> str:
-    """What one study's report shows about its settings: its datasets, variants (label -> spec), seeds."""
-    from rnnbench.studies import study_seeds, study_splits, study_variants, studies, sweep_axes
+    """What one study's report shows about its settings: its datasets, variants (label -> spec), the
+    variants of its sweeps' grids, seeds."""
+    from rnnbench.studies import grid_variants, study_seeds, study_splits, study_variants, studies, sweep_axes
 
     entry = studies(config)[study]
     return canonical(
@@ -237,6 +238,7 @@ def report_slice(config: Mapping[str, Any], study: str) -> str:
             "datasets": {name: config["datasets"][name] for name in entry["datasets"]},
             "variants": {label: spec.as_dict() for label, spec in study_variants(config, study).items()},
             "axes": sweep_axes(config, study),
+            "grid": grid_variants(config, study),
             "seeds": study_seeds(config, study),
             "splits": {name: study_splits(config, study, name) for name in entry["datasets"]},
             "epochs": config["epochs"],

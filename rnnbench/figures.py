@@ -134,7 +134,7 @@ def cost_accuracy(results: Results):
     for _, row in summary.iterrows():
         axes.annotate(row["variant"], (row["seconds_per_epoch"], row["accuracy_mean"]), fontsize=8,
                       xytext=(5, 5), textcoords="offset points")
-    axes.set(xlabel=f"seconds per epoch (mean over seeds; engine: {results.engines})",
+    axes.set(xlabel=f"seconds per epoch (median epoch, mean over runs; engine: {results.engines})",
              ylabel="test accuracy (mean over seeds)")
     axes.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
     return figure

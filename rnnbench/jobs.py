@@ -49,7 +49,8 @@ def exit_now(status: int = 0):
 def mock_snakemake(rule: str, root=None, **wildcards):
     """(the ``snakemake`` object of one job of ``rule`` with these wildcards, the script it runs),
     from the workflow in ``root`` (default: this checkout) and its config.yaml; paths are absolute.
-    Uses two private parts of Snakemake's API (``WorkflowApi._workflow``, ``Workflow.dag_settings``)."""
+    A ``split`` wildcard left out is the dataset's own split (empty). Uses two private parts of
+    Snakemake's API (``WorkflowApi._workflow``, ``Workflow.dag_settings``)."""
     import snakemake.jobs
     from snakemake.api import SnakemakeApi
     from snakemake.dag import DAG
@@ -64,6 +65,8 @@ def mock_snakemake(rule: str, root=None, **wildcards):
                                     workdir=root)._workflow
             workflow.dag_settings = DAGSettings()
             job_rule = workflow.get_rule(rule)
+            if "split" in job_rule.wildcard_names:
+                wildcards = {"split": "", **wildcards}
             job = snakemake.jobs.Job(job_rule, DAG(workflow, rules=[job_rule]), wildcards)
             script = (Path(job_rule.basedir) / job_rule.script).resolve()
             files = [[str(root / path) for path in group] for group in (job.input, job.output, job.log)]
@@ -83,7 +86,7 @@ def main(argv=None) -> None:
 
     parser = argparse.ArgumentParser(description="Run one job's script alone, as Snakemake would run it.")
     parser.add_argument("rule", help="a rule with a script: train, evaluate, aggregate, …")
-    parser.add_argument("wildcards", nargs="*", help="name=value, e.g. dataset=reuters run=lstm-l1-u32-orth-d0-rd0 seed=0")
+    parser.add_argument("wildcards", nargs="*", help="name=value, e.g. dataset=reuters run=lstm-l1-u32-orth-d0-rd0 seed=0 (split=-split1 for split 1)")
     args = parser.parse_args(argv)
     job, script = mock_snakemake(args.rule, **dict(item.split("=", 1) for item in args.wildcards))
     for path in [*job.output, *job.log]:

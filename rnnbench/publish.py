@@ -37,7 +37,7 @@ def sweep_importance(runs: pd.DataFrame, config, study: str) -> pd.DataFrame:
     from rnnbench.aggregate import final_values
     from rnnbench.stats import importance
     from rnnbench.studies import study_variants, sweep_axes
-    from rnnbench.sweeps import grid_variants
+    from rnnbench.studies import grid_variants
 
     axes = sweep_axes(config, study)
     if not axes:

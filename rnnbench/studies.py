@@ -162,3 +162,10 @@ def all_runs(config: Mapping[str, Any]) -> list[tuple[str, int, str, int]]:
     return sorted(
         {(d, split, run, s) for study in studies(config) for d, split, _, run, s in study_runs(config, study)}
     )
+
+
+def grid_variants(config: Mapping[str, Any], study: str) -> list[str]:
+    """The labels of the study's variants whose spec is a point of one of its sweeps' grids: the runs
+    a sweep's ANOVA and marginal plots read (a named variant beside the sweep is compared, never modelled)."""
+    grid = {spec_name(spec) for sweep in studies(config)[study].get("sweeps", []) for spec in expand_sweep(config["sweeps"][sweep])}
+    return [label for label, spec in study_variants(config, study).items() if spec_name(spec) in grid]

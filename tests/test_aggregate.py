@@ -63,3 +63,15 @@ def test_diverged_runs_are_counted_not_averaged():
     row = summarize(runs).iloc[0]
     assert (row["n"], row["diverged"]) == (2, 1)
     assert row["accuracy_mean"] == pytest.approx(0.72)
+
+
+def test_a_suspended_epoch_leaves_seconds_per_epoch_alone():
+    """A job stopped for 1,000 s in one epoch (SIGSTOP, a preempted node) keeps its median epoch."""
+    from rnnbench.aggregate import final_values
+
+    run = fake_run("a", 0, 0.7, epochs=5)
+    seconds = run["metric"] == "seconds"
+    run.loc[seconds & (run["epoch"] == 2), "value"] = 1000.0
+    final = final_values(run).iloc[0]
+    assert final["seconds_per_epoch"] == pytest.approx(2.0)
+    assert final["train_seconds"] == pytest.approx(4 * 2.0 + 1000.0)

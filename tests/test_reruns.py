@@ -245,14 +245,15 @@ def test_a_study_finished_by_the_previous_version_stays_current_after_the_upgrad
 
 
 def test_one_jobs_script_runs_alone_with_the_snakemake_object_it_would_get(copy):
-    """``python -m rnnbench.jobs RULE wildcards…`` (for debugging) rebuilds a job's output as Snakemake would."""
+    """``python -m rnnbench.jobs RULE wildcards…`` (for debugging) rebuilds a job's output as Snakemake would;
+    ``split`` left out is the dataset's own split."""
     import subprocess
     import sys
 
     run = run_dir(copy.root, TINY_VARIANTS["lstm"], 1)
     expected = (run / "metrics.json").read_text()
     (run / "metrics.json").unlink()
-    result = subprocess.run([sys.executable, "-m", "rnnbench.jobs", "evaluate", "dataset=reuters", "split=",
+    result = subprocess.run([sys.executable, "-m", "rnnbench.jobs", "evaluate", "dataset=reuters",
                              f"run={run_name(TINY_VARIANTS['lstm'])}", "seed=1"],
                             cwd=copy.root, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -107,7 +107,7 @@ def test_a_named_variant_inside_a_sweep_keeps_its_name(config):
 
 
 def test_a_sweeps_grid_leaves_out_the_named_variants_beside_it(config):
-    from rnnbench.sweeps import grid_variants
+    from rnnbench.studies import grid_variants
 
     grid = grid_variants(config, "initializers")
     assert sorted(grid) == sorted(spec_name(s) for s in expand_sweep(config["sweeps"]["initializers"]))

@@ -1,5 +1,4 @@
 # Helpers shared by the rules: config validation, the run grid and each rule's config slice.
-import json
 import os
 import re
 import sys
@@ -10,7 +9,6 @@ sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
 from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
-from rnnbench import sweeps as rnnbench_sweeps
 
 try:
     rnnbench_config.coerce_command_line(config)
@@ -163,10 +161,8 @@ def raw_file(wildcards):
 
 
 def study_settings(wildcards):
-    """The report slice of the study, with the variants of its sweeps' grids."""
-    settings = json.loads(rnnbench_config.report_slice(config, wildcards.study))
-    settings["grid"] = rnnbench_sweeps.grid_variants(config, wildcards.study)
-    return rnnbench_config.canonical(settings)
+    """The report slice of the study."""
+    return rnnbench_config.report_slice(config, wildcards.study)
 
 
 def stop_rescheduling_timers():
