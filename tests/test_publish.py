@@ -73,3 +73,16 @@ def test_a_sweep_is_published_with_its_anova(tmp_path):
     assert row["axis"] == "units" and row["F"] == pytest.approx(expected.statistic)
     assert row["p_value"] == pytest.approx(expected.pvalue)
     assert "| reuters | units | 1 |" in markdown(tmp_path / "docs")
+
+
+def test_git_keeps_what_publish_writes():
+    """The published tables are for git: no ignore rule (such as one for the workflow's results/) may hide them."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    paths = ["docs/results.md", "docs/results/summary/summary.csv", "docs/results/capacity/importance.csv"]
+    check = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=root, capture_output=True, text=True)
+    if check.returncode == 128:
+        pytest.skip(f"not a git checkout: {check.stderr.strip()}")
+    assert check.returncode == 1, f"git ignores: {check.stdout.split()}"
