@@ -36,8 +36,7 @@ def sweep_importance(runs: pd.DataFrame, config, study: str) -> pd.DataFrame:
     """``stats.importance`` per dataset over the study's swept fields (none: an empty table)."""
     from rnnbench.aggregate import final_values
     from rnnbench.stats import importance
-    from rnnbench.studies import study_variants, sweep_axes
-    from rnnbench.studies import grid_variants
+    from rnnbench.studies import grid_variants, study_variants, sweep_axes
 
     axes = sweep_axes(config, study)
     if not axes:
