@@ -45,12 +45,22 @@ def tidy_run(dataset: str, split: int, variant: str, seed: int, history: pd.Data
 
 
 def load_run(history_csv, metrics_json, metadata_json) -> tuple[pd.DataFrame, dict, dict]:
-    """One run's history, test metrics and metadata, each file read once."""
-    return (
-        pd.read_csv(history_csv),
-        json.loads(Path(metrics_json).read_text()),
-        json.loads(Path(metadata_json).read_text()),
-    )
+    """One run's history, test metrics and metadata, each file read once and checked against the others:
+    a history of every epoch ``run.json`` says was run, each with its seconds."""
+    from rnnbench.io import BadFile, read_csv, read_json
+
+    metadata = read_json(metadata_json, ["epochs_run", "parameters", "wall_seconds"])
+    metrics = read_json(metrics_json, FINAL_METRICS + ["test_rows", "confusion_matrix"])
+    history = read_csv(history_csv, ["epoch"] + EPOCH_METRICS)
+    epochs = int(metadata["epochs_run"])
+    if len(history) != epochs:
+        raise BadFile(history_csv, f"holds {len(history)} epochs, but {metadata_json} says {epochs} were run")
+    if history["epoch"].tolist() != list(range(1, epochs + 1)):
+        raise BadFile(history_csv, f"its epochs are {history['epoch'].tolist()}, not 1 to {epochs}")
+    seconds = pd.to_numeric(history["seconds"], errors="coerce")
+    if not (np.isfinite(seconds) & (seconds >= 0)).all():
+        raise BadFile(history_csv, "an epoch has no time in seconds (a row cut short)")
+    return history, metrics, metadata
 
 
 def _run_fact(metadata: Mapping, key: str, last_epoch: int):
@@ -71,6 +81,7 @@ def run_facts(dataset: str, split: int, variant: str, seed: int, metrics: Mappin
     """One row of run_metadata.csv: the run's scalar metadata plus its test-set size."""
     facts = {k: v for k, v in metadata.items() if not isinstance(v, (dict, list))}
     facts["test_rows"] = metrics["test_rows"]
+    facts["planned_epochs"] = metadata.get("spec", {}).get("epochs")  # the setting; epochs_run may stop early
     return dict(facts, dataset=dataset, split=int(split), variant=variant, seed=int(seed))
 
 
@@ -85,6 +96,7 @@ def final_values(runs: pd.DataFrame) -> pd.DataFrame:
     shared its core does not stand for the rest; ``train_seconds`` is their sum."""
     final = runs[runs["metric"].isin(FINAL_METRICS + POSITIVE_METRICS + RUN_FACTS)]
     wide = final.pivot_table(index=RUN, columns="metric", values="value", aggfunc="first")
+    wide = wide.reindex(columns=sorted(set(final["metric"])))  # a metric that every run lacks (all diverged)
     seconds = runs[runs["metric"] == "seconds"].groupby(RUN)["value"]
     wide["seconds_per_epoch"] = seconds.median()
     wide["train_seconds"] = seconds.sum()

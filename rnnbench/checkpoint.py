@@ -48,13 +48,17 @@ class Checkpoint:
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        model.save_weights(folder / "state.weights.h5")
-        if best is not None:
-            current = model.get_weights()
-            model.set_weights(best)
-            model.save_weights(folder / "best.weights.h5")
-            model.set_weights(current)
-        history.to_csv(folder / "history.csv", index=False)
+        try:
+            model.save_weights(folder / "state.weights.h5")
+            if best is not None:
+                current = model.get_weights()
+                model.set_weights(best)
+                model.save_weights(folder / "best.weights.h5")
+                model.set_weights(current)
+            history.to_csv(folder / "history.csv", index=False)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # a half-written epoch (a full disk) frees its space
+            raise
         with atomic_path(self.directory / "latest") as tmp:
             tmp.write_text(name)
         for old in self.directory.glob("epoch-*"):

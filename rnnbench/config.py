@@ -69,14 +69,71 @@ def _scalar(item):
     return parsed if isinstance(parsed, (int, float)) and not isinstance(parsed, bool) else item
 
 
+def _validator_class():
+    """Draft 2020-12 with a strict integer: JSON Schema counts 2.0 as an integer, but a seed of 0.0
+    would name a run folder seed0.0 and Keras refuses an epoch count of 2.0."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=checker)
+
+
 def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     """Raise ConfigError listing every problem, each with its key path and value."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(load_schema(schema_path))
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    problems = [_describe(e) for e in errors]
+    problems = non_finite_numbers(config)
+    if not problems:
+        validator = _validator_class()(load_schema(schema_path))
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+        problems = [_describe(e) for e in errors]
     problems += _semantic_problems(config) if not problems else []
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def non_finite_numbers(value: Any, path: tuple = ()) -> list[str]:
+    """Every NaN or infinity in the config, by key: JSON Schema's bounds let NaN through."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{_location(path)} = {value}: not a finite number"]
+    if isinstance(value, Mapping):
+        return [problem for key, item in value.items() for problem in non_finite_numbers(item, (*path, key))]
+    if isinstance(value, list):
+        return [problem for index, item in enumerate(value) for problem in non_finite_numbers(item, (*path, index))]
+    return []
+
+
+def duplicate_keys(path: str | Path) -> list[str]:
+    """Keys written twice in one mapping of a YAML file, with both line numbers: YAML keeps the last
+    without a word."""
+    problems = []
+
+    def walk(node, where):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
+                if name in seen:
+                    problems.append(
+                        f"{_location((*where, name))}: written twice in {path}, lines {seen[name] + 1} and "
+                        f"{key.start_mark.line + 1} (YAML would keep the second without a word)"
+                    )
+                seen.setdefault(name, key.start_mark.line)
+                walk(value, (*where, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*where, index))
+
+    with open(path) as handle:
+        walk(yaml.compose(handle, Loader=yaml.SafeLoader), ())
+    return problems
+
+
+def check_config_files(paths) -> None:
+    """Refuse config files that YAML reads with a silent loss (duplicate keys)."""
+    problems = [problem for path in paths for problem in duplicate_keys(path)]
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
@@ -90,6 +147,8 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
         if name not in config["variants"]:
             problems.append(f"notebook.{name}: no variant named {name!r} in variants")
     for study, entry in config.get("studies", {}).items():
+        if not entry.get("variants") and not entry.get("sweeps"):
+            problems.append(f"studies.{study}: no variants and no sweeps, so nothing to train")
         for key, known in (("datasets", "datasets"), ("variants", "variants"), ("sweeps", "sweeps")):
             for name in entry.get(key, []):
                 if name not in config.get(known, {}):
@@ -145,20 +204,35 @@ def training_rows(rows: int, validation_split: float) -> int:
     return int(math.floor(rows * (1.0 - validation_split)))
 
 
-def padded_training_rows(padded_npz, validation_split: float) -> int:
-    """``training_rows`` of a padded dataset file (the pad rule's output)."""
+def padded_rows(padded_npz) -> int:
+    """The rows of a padded dataset's training split (one array's length: cheap), or ``BadFile``."""
+    import zipfile
+
     import numpy as np
 
-    with np.load(padded_npz, allow_pickle=False) as archive:
-        return training_rows(archive["y_train"].shape[0], validation_split)
+    from rnnbench.io import BadFile
+
+    try:
+        with np.load(padded_npz, allow_pickle=False) as archive:
+            return int(archive["y_train"].shape[0])
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as error:
+        raise BadFile(padded_npz, f"not a readable padded dataset ({error})") from None
 
 
-def check_batch_size(batch_size: int, validation_split: float, dataset: str, rows: int) -> None:
-    """Refuse a batch larger than the ``rows`` a dataset trains on."""
-    if batch_size > rows:
+def check_rows(batch_size: int, validation_split: float, dataset: str, rows: int) -> None:
+    """Refuse settings that leave a dataset of ``rows`` training-split rows without training or
+    validation rows, or with fewer training rows than one batch; each blames its own key."""
+    train = training_rows(rows, validation_split)
+    if train < 1 or rows - train < 1:
+        part = "training" if train < 1 else "validation"
         raise ConfigError(
-            f"invalid config:\n  batch_size = {batch_size}: larger than the {rows} training rows "
-            f"of dataset {dataset!r} (after validation_split {validation_split})"
+            f"invalid config:\n  validation_split = {validation_split}: leaves no {part} rows of the {rows} "
+            f"of dataset {dataset!r}"
+        )
+    if batch_size > train:
+        raise ConfigError(
+            f"invalid config:\n  batch_size = {batch_size}: larger than the {train} training rows of dataset "
+            f"{dataset!r} (of {rows}, after validation_split {validation_split})"
         )
 
 

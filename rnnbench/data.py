@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rnnbench.io import atomic_path
+from rnnbench.io import BadFile, atomic_path, load_npz
 
 # The semantics of keras.datasets.reuters.load_data.
 SHUFFLE_SEED = 113  # its default seed: the notebook's split
@@ -170,6 +170,11 @@ def prepare_reuters(
     """The padded train/test arrays the training jobs consume."""
     xs, labels = load_raw_reuters(raw_path, sha256)
     (x_train, y_train), (x_test, y_test) = reuters_split(xs, labels, num_words, maxlen, split_seed)
+    if not len(x_train) or not len(x_test):
+        raise DataError(
+            f"maxlen = {maxlen} keeps {len(x_train)} training and {len(x_test)} test documents of {raw_path} "
+            "(documents not shorter than maxlen are dropped, as Keras drops them): raise maxlen"
+        )
     return {
         "x_train": pad(x_train, maxlen, padding),
         "y_train": np.asarray(y_train, dtype="int64"),
@@ -267,6 +272,22 @@ def save_padded(arrays: dict, path: str | Path) -> None:
         np.savez(handle, **arrays)
 
 
+PADDED_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "num_classes", "num_words")
+
+
 def load_padded(path: str | Path) -> dict:
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+    """The pad rule's arrays, checked for what every reader relies on: two splits of padded rows of one
+    length with a label each, labels and token ids within their counts."""
+    arrays = load_npz(path, PADDED_ARRAYS)
+    classes, words = int(arrays["num_classes"]), int(arrays["num_words"])
+    for part in ("train", "test"):
+        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+            raise BadFile(path, f"x_{part} is {x.shape} and y_{part} {y.shape}: expected rows x length and one label a row")
+        if len(y) and (y.min() < 0 or y.max() >= classes):
+            raise BadFile(path, f"y_{part} holds labels outside 0..{classes - 1}")
+        if x.size and (x.min() < 0 or x.max() >= words):
+            raise BadFile(path, f"x_{part} holds token ids outside 0..{words - 1}")
+    if arrays["x_train"].shape[1] != arrays["x_test"].shape[1]:
+        raise BadFile(path, f"x_train rows are {arrays['x_train'].shape[1]} long, x_test rows {arrays['x_test'].shape[1]}")
+    return arrays

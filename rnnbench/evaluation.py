@@ -53,16 +53,12 @@ def diverged_metrics(y_test, num_classes: int) -> dict:
 
 def load_predictions(path, rows: int, num_classes: int) -> np.ndarray:
     """A run's predictions.npy, checked against the test split it claims to predict."""
-    try:
-        probabilities = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        raise ValueError(f"{path} is not a readable .npy file ({error}); delete it and rerun the run's train job") from None
+    from rnnbench.io import BadFile, load_npy
+
+    probabilities = load_npy(path)
     if probabilities.shape != (rows, num_classes):
         shape = " x ".join(map(str, probabilities.shape)) or "0-dimensional"
-        raise ValueError(
-            f"{path} holds {shape} probabilities, but the test split has {rows} rows of {num_classes} classes; "
-            "rerun the run's train job on this padded data"
-        )
+        raise BadFile(path, f"holds {shape} probabilities, but the test split has {rows} rows of {num_classes} classes")
     return probabilities
 
 

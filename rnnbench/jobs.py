@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def log_to(path: str | Path):
-    """Send this process's stdout and stderr, Python's and native code's alike, to ``path``.
+    """Send this process's stdout and stderr, Python's and native code's alike, to ``path``; an
+    uncaught error still reaches Snakemake's console as one line (``fail``).
 
     TensorFlow's C++ logging writes to file descriptor 2 directly, so reassigning
     ``sys.stderr`` is not enough to keep it out of Snakemake's console.
@@ -24,10 +25,33 @@ def log_to(path: str | Path):
     log = open(path, "w", buffering=1)
     sys.stdout.flush()
     sys.stderr.flush()
+    console = os.fdopen(os.dup(2), "w", buffering=1)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     sys.stdout = sys.stderr = log
+    sys.excepthook = lambda kind, error, trace: fail(kind, error, trace, console, path)
     return log
+
+
+def fail(kind, error, trace, console, log_path) -> None:
+    """An uncaught error of a job: the traceback to its log, and one line to the console, the error's own
+    message where it is one of rnnbench's (a bad file, config or data file, a run held by another job: it
+    names the problem)."""
+    import sys
+    import traceback
+
+    from rnnbench.config import ConfigError
+    from rnnbench.data import DataError
+    from rnnbench.guard import RunBusy
+    from rnnbench.io import BadFile
+
+    traceback.print_exception(kind, error, trace, file=sys.stderr)
+    if isinstance(error, (BadFile, ConfigError, DataError, RunBusy)):
+        line = " ".join(str(error).split())
+    else:
+        line = f"{kind.__name__}: {error} (the traceback is in {log_path})"
+    print(f"rnnbench: {line}", file=sys.stderr)
+    print(f"rnnbench: {line}", file=console)
 
 
 def exit_now(status: int = 0):

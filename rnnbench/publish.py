@@ -1,20 +1,20 @@
 """Publish a finished study's result tables into the repository, stamped with where they came from.
 
-    .venv/bin/python -m rnnbench.publish summary [improvements ...]
+    .venv/bin/python -m rnnbench.publish summary [improvements ...] [--any-settings]
 
 copies ``results/studies/<study>/summary.csv``, ``pairwise.csv`` and, where the study has them,
 ``ensembles.csv`` and ``mcnemar.csv`` to ``docs/results/<study>/``, adds ``importance.csv`` (the ANOVA of
 test accuracy on a sweep's fields, config.yaml telling which fields), writes
 ``docs/results/<study>/stamp.json`` (the commit the runs were trained at, when they were
 trained, the command that published them) and regenerates ``docs/results.md``, one Markdown table
-per published study, from those files alone. Models and histories stay out of git.
+per published study, from those files alone. Models and histories stay out of git. Runs that are
+not the study's shipped ones (config.yaml's variants, seeds, splits and epochs) are refused.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -50,27 +50,66 @@ def sweep_importance(runs: pd.DataFrame, config, study: str) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs"), config=None) -> Path:
+def shipped_problems(metadata: pd.DataFrame, config, study: str) -> list[str]:
+    """How a finished study's runs (run_metadata.csv) differ from the study as ``config`` ships it: runs
+    missing or extra (dataset, split, variant, seed), and runs trained for another number of epochs."""
+    from rnnbench.studies import study_runs
+
+    expected = {(d, int(split), label, int(seed)) for d, split, label, _run, seed in study_runs(config, study)}
+    columns = ["dataset", "split", "variant", "seed"]
+    have = {(d, int(split), v, int(seed)) for d, split, v, seed in metadata.reindex(columns=columns).itertuples(index=False)
+            if not pd.isna(seed)}
+    problems = []
+    for word, runs in (("missing", expected - have), ("not in the study", have - expected)):
+        if runs:
+            listed = ", ".join(f"{v} seed {s} ({d}, split {split})" for d, split, v, s in sorted(runs)[:3])
+            problems.append(f"{len(runs)} run(s) {word}: {listed}{', …' if len(runs) > 3 else ''}")
+    epochs = metadata.get("planned_epochs", pd.Series(dtype=float))
+    other = epochs[epochs != config["epochs"]]
+    if len(other):
+        problems.append(f"{len(other)} run(s) trained for {', '.join(sorted({str(e) for e in other}))} epochs, "
+                        f"not the {config['epochs']} of config.yaml")
+    return problems
+
+
+def describe(metadata: pd.DataFrame) -> str:
+    """What a study's runs are: how many, of which variants, epochs and seeds."""
+    seeds = sorted({int(s) for s in metadata.get("seed", pd.Series(dtype=int)).dropna()})
+    epochs = sorted({str(int(e)) for e in metadata.get("planned_epochs", pd.Series(dtype=float)).dropna()})
+    variants = metadata.get("variant", pd.Series(dtype=str)).nunique()
+    return (f"{len(metadata)} runs of {variants} variants, {' or '.join(epochs) or 'unknown'} epochs, "
+            f"seeds {', '.join(map(str, seeds)) or 'unknown'}")
+
+
+def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs"), config=None,
+            any_settings: bool = False) -> Path:
     """Copy one finished study's tables to ``docs/results/<study>/`` with their stamp; return that folder.
-    ``config``: the workflow's config, for a sweep's fields (config.yaml when not given)."""
+    ``config``: the workflow's config, for the study's shipped runs and a sweep's fields (config.yaml when
+    not given). Runs that are not the study's shipped ones (a smoke run's epochs or seeds) are refused
+    unless ``any_settings``."""
     source = results / "studies" / study
     missing = [name for name in (*TABLES, "run_metadata.csv") if not (source / name).is_file()]
     if missing:
         raise SystemExit(f"study {study!r} is not finished: {', '.join(str(source / m) for m in missing)} missing; "
                          f"build reports/{study}.html first")
-    target = docs / "results" / study
-    target.mkdir(parents=True, exist_ok=True)
-    for name in TABLES + tuple(name for name in OPTIONAL_TABLES if (source / name).is_file()):
-        shutil.copyfile(source / name, target / name)
     if config is None:
         import yaml
 
         config = yaml.safe_load(Path("config.yaml").read_text())
+    metadata = pd.read_csv(source / "run_metadata.csv")
+    problems = shipped_problems(metadata, config, study)
+    if problems and not any_settings:
+        raise SystemExit(f"study {study!r} in {source} is not at its shipped settings: {'; '.join(problems)}; "
+                         "nothing published (--any-settings publishes it all the same)")
+    print(f"publishing {study}: {describe(metadata)}" + (f" ({'; '.join(problems)})" if problems else ""))
+    target = docs / "results" / study
+    target.mkdir(parents=True, exist_ok=True)
+    for name in TABLES + tuple(name for name in OPTIONAL_TABLES if (source / name).is_file()):
+        shutil.copyfile(source / name, target / name)
     importance = sweep_importance(pd.read_csv(source / "runs.csv"), config, study) if (source / "runs.csv").is_file() \
         else pd.DataFrame()
     if len(importance):
         importance.to_csv(target / "importance.csv", index=False)
-    metadata = pd.read_csv(source / "run_metadata.csv")
     write_json({
         "study": study,
         "runs": int(len(metadata)),
@@ -130,11 +169,15 @@ def markdown(docs: Path = Path("docs")) -> str:
 
 
 def main(argv=None) -> None:
-    studies = sys.argv[1:] if argv is None else argv
-    if not studies:
-        raise SystemExit(__doc__)
-    for study in studies:
-        print(f"published {publish(study)}")
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Publish finished studies' tables into docs/results/.")
+    parser.add_argument("studies", nargs="+", metavar="STUDY")
+    parser.add_argument("--any-settings", action="store_true",
+                        help="publish runs that are not the study's shipped ones (other epochs, seeds or variants)")
+    args = parser.parse_args(argv)
+    for study in args.studies:
+        print(f"published {publish(study, any_settings=args.any_settings)}")
     write_text(markdown(), Path("docs") / "results.md")
     print("wrote docs/results.md")
 

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from rnnbench.aggregate import final_values
+from rnnbench.io import read_csv
 
 
 @dataclass
@@ -68,14 +69,14 @@ def load_results(files, dataset: str, settings: Mapping[str, Any]) -> Results:
     confusion, ensembles and mcnemar; ``settings`` is the study's report slice."""
     return Results(
         dataset=dataset,
-        runs=select(pd.read_csv(files.runs), dataset),
-        summary=select(pd.read_csv(files.summary), dataset),
-        pairs=select(pd.read_csv(files.pairwise), dataset),
-        confusion=select(pd.read_csv(files.confusion), dataset),
+        runs=select(read_csv(files.runs), dataset),
+        summary=select(read_csv(files.summary), dataset),
+        pairs=select(read_csv(files.pairwise), dataset),
+        confusion=select(read_csv(files.confusion), dataset),
         notebook=settings.get("notebook", {}),
         specs=settings.get("variants", {}),
         axes=list(settings.get("axes", [])),
         grid=settings.get("grid"),
-        ensembles=select(pd.read_csv(files.ensembles), dataset),
-        mcnemar=select(pd.read_csv(files.mcnemar), dataset),
+        ensembles=select(read_csv(files.ensembles), dataset),
+        mcnemar=select(read_csv(files.mcnemar), dataset),
     )

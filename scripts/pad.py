@@ -6,18 +6,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.data import DataError, prepare, save_padded
+from rnnbench.data import prepare, save_padded
+from rnnbench.jobs import log_to
 
-with open(snakemake.log[0], "w") as log:
-    spec = json.loads(snakemake.params.spec)
-    try:
-        arrays = prepare(snakemake.params.loader, snakemake.input[0], snakemake.params.sha256, spec)
-    except DataError as error:
-        print(f"ERROR: {error}", file=log)
-        sys.exit(f"rnnbench pad failed: {error}")
-    save_padded(arrays, snakemake.output[0])
-    print(
-        f"train {arrays['x_train'].shape}, test {arrays['x_test'].shape}, "
-        f"{int(arrays['num_classes'])} classes, {int(arrays['num_words'])} token ids, spec {spec}",
-        file=log,
-    )
+log_to(snakemake.log[0])
+
+spec = json.loads(snakemake.params.spec)
+arrays = prepare(snakemake.params.loader, snakemake.input[0], snakemake.params.sha256, spec)
+save_padded(arrays, snakemake.output[0])
+print(
+    f"train {arrays['x_train'].shape}, test {arrays['x_test'].shape}, "
+    f"{int(arrays['num_classes'])} classes, {int(arrays['num_words'])} token ids, spec {spec}"
+)

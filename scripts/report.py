@@ -4,11 +4,9 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.figures import FIGURES, SWEEP_FIGURES
-from rnnbench.io import write_text
+from rnnbench.io import read_csv, write_text
 from rnnbench.jobs import log_to
 from rnnbench.report import provenance, render
 from rnnbench.results import load_results
@@ -17,7 +15,7 @@ log_to(snakemake.log[0])
 
 settings = json.loads(snakemake.params.settings)
 datasets = sorted(settings["datasets"])
-metadata = pd.read_csv(snakemake.input.metadata)
+metadata = read_csv(snakemake.input.metadata)
 results = [load_results(snakemake.input, dataset, settings) for dataset in datasets]
 names = list(FIGURES) + (list(SWEEP_FIGURES) if settings["axes"] else [])
 figures = {d: {name: Path(snakemake.input[f"{d}_{name}"]) for name in names} for d in datasets}

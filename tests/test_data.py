@@ -61,12 +61,45 @@ def test_synthetic_matches_keras(tmp_path, monkeypatch, padding):
     assert (ours["x_train"] == data.OOV_CHAR).any(), "num_words must have cut some words"
 
 
+def padded_arrays(**changes):
+    arrays = {"x_train": np.ones((2, 3), dtype="int32"), "y_train": np.array([0, 3]),
+              "x_test": np.zeros((1, 3), dtype="int32"), "y_test": np.array([1]),
+              "num_classes": np.int64(4), "num_words": np.int64(5)}
+    return {**arrays, **changes}
+
+
 def test_padded_file_round_trips_without_pickle(tmp_path):
-    arrays = {"x_train": np.ones((2, 3), dtype="int32"), "num_classes": np.int64(4)}
+    arrays = padded_arrays()
     data.save_padded(arrays, tmp_path / "p.npz")
     loaded = data.load_padded(tmp_path / "p.npz")
     np.testing.assert_array_equal(loaded["x_train"], arrays["x_train"])
     assert list(tmp_path.iterdir()) == [tmp_path / "p.npz"]
+
+
+BAD_PADDED = [
+    ("truncated", None, "not a readable npz archive"),
+    ("no test labels", {"y_test": None}, "lacks the array(s) y_test"),
+    ("labels of another length", {"y_train": np.array([0])}, "x_train is (2, 3) and y_train (1,)"),
+    ("a label beyond the classes", {"y_test": np.array([4])}, "y_test holds labels outside 0..3"),
+    ("a token beyond the vocabulary", {"x_test": np.full((1, 3), 5, dtype="int32")}, "x_test holds token ids outside 0..4"),
+    ("rows of two lengths", {"x_test": np.zeros((1, 4), dtype="int32")}, "x_train rows are 3 long, x_test rows 4"),
+]
+
+
+@pytest.mark.parametrize("case, changes, problem", BAD_PADDED, ids=[case for case, _, _ in BAD_PADDED])
+def test_a_bad_padded_file_is_named_with_what_is_wrong_and_how_to_rebuild_it(tmp_path, case, changes, problem):
+    from rnnbench.io import BadFile
+
+    path = tmp_path / "p.npz"
+    arrays = {key: value for key, value in padded_arrays(**(changes or {})).items() if value is not None}
+    data.save_padded(arrays, path)
+    if changes is None:
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(BadFile) as error:
+        data.load_padded(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and problem in message, message
+    assert f"snakemake --cores 1 --force {path}" in message and "\n" not in message
 
 
 @pytest.fixture

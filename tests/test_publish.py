@@ -9,7 +9,22 @@ import pytest
 from rnnbench.publish import markdown, publish
 
 
-def finished_study(root, study="summary"):
+SUMMARY_CONFIG = {"datasets": {"reuters": {"loader": "reuters"}}, "seeds": [0, 1, 2], "epochs": 40,
+                  "variants": {"lstm": {"cell": "lstm", "layers": 1, "units": 4},
+                               "bow_mlp": {"cell": "bow", "layers": 1, "units": 8}}}
+
+
+def run_metadata(config, study, **columns):
+    """run_metadata.csv of a study's shipped runs, as aggregate writes it."""
+    from rnnbench.studies import study_runs
+
+    rows = [{"dataset": d, "split": split, "variant": label, "seed": seed, "planned_epochs": config["epochs"],
+             "engine": "fused", "commit": "abc1234", "started_at": f"2026-11-28T23:{index:02d}:00+0000"}
+            for index, (d, split, label, _run, seed) in enumerate(study_runs(config, study))]
+    return pd.DataFrame(rows).assign(**columns)
+
+
+def finished_study(root, study="summary", config=SUMMARY_CONFIG):
     from rnnbench.aggregate import summarize
     from rnnbench.stats import pairwise
     from rnnbench.aggregate import final_values
@@ -22,19 +37,17 @@ def finished_study(root, study="summary"):
     folder.mkdir(parents=True)
     summarize(runs, {"lstm": 0.726}).to_csv(folder / "summary.csv", index=False)
     pairwise(final_values(runs), iterations=200).to_csv(folder / "pairwise.csv", index=False)
-    pd.DataFrame({"variant": ["lstm", "bow_mlp"], "engine": ["fused", "fused"], "commit": ["abc1234", "abc1234"],
-                  "started_at": ["2026-11-28T23:00:00+0000", "2026-11-28T23:30:00+0000"]}
-                 ).to_csv(folder / "run_metadata.csv", index=False)
+    run_metadata(config, study).to_csv(folder / "run_metadata.csv", index=False)
     return folder
 
 
 def test_a_finished_study_is_published_with_its_stamp_and_a_table(tmp_path):
     source = finished_study(tmp_path)
-    target = publish("summary", tmp_path / "results", tmp_path / "docs")
+    target = publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
     assert (target / "summary.csv").read_bytes() == (source / "summary.csv").read_bytes()
     assert (target / "pairwise.csv").read_bytes() == (source / "pairwise.csv").read_bytes()
     stamp = json.loads((target / "stamp.json").read_text())
-    assert stamp["trained_at_commit"] == "abc1234" and stamp["runs"] == 2 and stamp["engines"] == ["fused"]
+    assert stamp["trained_at_commit"] == "abc1234" and stamp["runs"] == 6 and stamp["engines"] == ["fused"]
     text = markdown(tmp_path / "docs")
     summary = pd.read_csv(source / "summary.csv")
     best = summary.sort_values("accuracy_mean", ascending=False).iloc[0]
@@ -57,13 +70,13 @@ def test_a_sweep_is_published_with_its_anova(tmp_path):
     from rnnbench.studies import spec_name
     from tests.test_aggregate import fake_run
 
-    config = {"datasets": {"reuters": {}}, "variants": {"deep": {"cell": "lstm", "layers": 3, "units": 4}},
-              "seeds": [0, 1, 2],
+    config = {"datasets": {"reuters": {"loader": "reuters"}}, "variants": {"deep": {"cell": "lstm", "layers": 3, "units": 4}},
+              "seeds": [0, 1, 2], "epochs": 40,
               "sweeps": {"width": {"base": {"cell": "lstm", "layers": 1}, "grid": {"units": [4, 8]}}},
               "studies": {"capacity": {"datasets": ["reuters"], "sweeps": ["width"], "variants": ["deep"]}}}
     names = [spec_name({"cell": "lstm", "layers": 1, "units": units}) for units in (4, 8)]
     scores = {names[0]: [0.70, 0.71, 0.69], names[1]: [0.75, 0.77, 0.76]}
-    folder = finished_study(tmp_path, "capacity")
+    folder = finished_study(tmp_path, "capacity", config)
     beside = {"deep": [0.50, 0.52, 0.51]}  # a named variant beside the grid: compared, not in the ANOVA
     runs = pd.concat([fake_run(v, s, x) for v, xs in {**scores, **beside}.items() for s, x in enumerate(xs)])
     runs.to_csv(folder / "runs.csv", index=False)
@@ -86,3 +99,33 @@ def test_git_keeps_what_publish_writes():
     if check.returncode == 128:
         pytest.skip(f"not a git checkout: {check.stderr.strip()}")
     assert check.returncode == 1, f"git ignores: {check.stdout.split()}"
+
+
+SMOKE_RUNS = [
+    ("one epoch", {"planned_epochs": 1}, "6 run(s) trained for 1 epochs, not the 40 of config.yaml"),
+    ("fewer seeds", "seed < 2", "2 run(s) missing: bow_mlp seed 2 (reuters, split 113), lstm seed 2 (reuters, split 113)"),
+    ("another variant", {"variant": "gru"}, "run(s) not in the study: gru seed 0 (reuters, split 113)"),
+]
+
+
+@pytest.mark.parametrize("case, change, problem", SMOKE_RUNS, ids=[case for case, _, _ in SMOKE_RUNS])
+def test_runs_not_at_the_shipped_settings_are_refused_unless_asked(tmp_path, capsys, case, change, problem):
+    """A smoke run never overwrites the published tables without a word."""
+    folder = finished_study(tmp_path)
+    metadata = run_metadata(SUMMARY_CONFIG, "summary")
+    metadata = metadata.query(change) if isinstance(change, str) else metadata.assign(**change)
+    metadata.to_csv(folder / "run_metadata.csv", index=False)
+    docs = tmp_path / "docs"
+    with pytest.raises(SystemExit, match="not at its shipped settings") as refusal:
+        publish("summary", tmp_path / "results", docs, SUMMARY_CONFIG)
+    assert problem in str(refusal.value) and "--any-settings" in str(refusal.value)
+    assert not docs.exists(), "nothing published"
+    publish("summary", tmp_path / "results", docs, SUMMARY_CONFIG, any_settings=True)
+    assert (docs / "results" / "summary" / "summary.csv").is_file()
+    assert problem in capsys.readouterr().out
+
+
+def test_publish_says_what_it_publishes(tmp_path, capsys):
+    finished_study(tmp_path)
+    publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    assert "publishing summary: 6 runs of 2 variants, 40 epochs, seeds 0, 1, 2" in capsys.readouterr().out

@@ -7,27 +7,28 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
+from rnnbench import io as rnnbench_io
 from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
 
 try:
+    rnnbench_config.check_config_files(workflow.configfiles)
     rnnbench_config.coerce_command_line(config)
     rnnbench_config.validate_config(
         config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
     )
-    # Where the padded data exists already, batch_size is checked against it now (one array's
-    # length: cheap), before any job replaces a finished run's outputs; otherwise the training
-    # job checks it before training.
+    # Where the padded data exists already, the rows it leaves for training, validation and one batch
+    # are checked now (one array's length: cheap), before any job replaces a finished run's outputs;
+    # otherwise the training job checks them before training. An unreadable file is left to the jobs
+    # that read it, which name it; it never blocks --unlock, -n or its own rebuild.
     for dataset in config["datasets"]:
-        if os.path.exists(f"data/padded/{dataset}.npz"):
-            rnnbench_config.check_batch_size(
-                config["batch_size"],
-                config["validation_split"],
-                dataset,
-                rnnbench_config.padded_training_rows(
-                    f"data/padded/{dataset}.npz", config["validation_split"]
-                ),
-            )
+        try:
+            rows = rnnbench_config.padded_rows(f"data/padded/{dataset}.npz")
+        except rnnbench_io.BadFile:
+            continue
+        rnnbench_config.check_rows(
+            config["batch_size"], config["validation_split"], dataset, rows
+        )
 except rnnbench_config.ConfigError as error:
     raise WorkflowError(f"rnnbench: {error}") from None
 
@@ -54,6 +55,8 @@ wildcard_constraints:
 PADDED = "data/padded/{dataset}{split}.npz"
 RUN_DIR = "results/runs/{dataset}{split}/{run}/seed{seed}"
 STUDY_DIR = "results/studies/{study}"
+# A run's files, as the train and evaluate rules write them.
+RUN_FILES = ("history.csv", "model.keras", "predictions.npy", "run.json", "metrics.json")
 
 
 def code(script):
@@ -179,9 +182,35 @@ def stop_rescheduling_timers():
             thread.cancel()
 
 
+def set_aside_stale_reports():
+    """Move every report that this invocation found out of date and did not rebuild (a job it
+    depends on failed) to reports/stale/, so that no report looks current when it is not.
+
+    Snakemake does not rebuild a missing intermediate file while what follows it is present, so
+    a report left in place would hide the failure from the next invocation; a missing report is
+    rebuilt, with every missing file it depends on (the report rule lists them), the failed job's
+    included. Reads the DAG of this invocation (``workflow.dag``: its needrun and finished jobs).
+    """
+    dag = workflow.dag
+    for job in dag.needrun_jobs():
+        if job.rule.name != "report":
+            continue
+        for path in map(str, job.output):
+            if os.path.exists(path):
+                stale = os.path.join("reports", "stale", os.path.basename(path))
+                os.makedirs(os.path.dirname(stale), exist_ok=True)
+                os.replace(path, stale)
+                print(
+                    f"rnnbench: moved {path} to {stale}: a job it depends on failed, so it is out of "
+                    "date; the same command rebuilds it once the failure is fixed",
+                    file=sys.stderr,
+                )
+
+
 onsuccess:
     stop_rescheduling_timers()
 
 
 onerror:
+    set_aside_stale_reports()
     stop_rescheduling_timers()

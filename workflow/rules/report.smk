@@ -86,6 +86,12 @@ rule report:
         unpack(figure_files),
         **study_tables(),
         metadata=f"{STUDY_DIR}/run_metadata.csv",
+        # What the tables were computed from: a report moved aside after a failure (set_aside_stale_reports)
+        # makes Snakemake rebuild any of these that is missing, so the failed job runs again.
+        run_files=lambda wildcards: [
+            path for name in RUN_FILES for path in run_files(wildcards.study, name)
+        ],
+        data=lambda wildcards: study_padded(wildcards.study),
     output:
         "reports/{study}.html",
     log:
