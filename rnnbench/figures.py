@@ -210,6 +210,17 @@ def importance_ranking(results: Results):
     return figure
 
 
+def nothing_scored(results: Results):
+    """The figure in place of any other when no run of the dataset has a test score (every run diverged)."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 2))
+    axes.text(0.5, 0.5, f"{results.dataset}: every run diverged (NaN training loss), so there is nothing to plot",
+              ha="center", va="center")
+    axes.set_axis_off()
+    return figure
+
+
 SWEEP_FIGURES = {"marginals": marginals, "importance": importance_ranking}
 
 FIGURES = {

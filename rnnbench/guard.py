@@ -83,7 +83,14 @@ class SnakemakeWatch:
             threading.Thread(target=self._watch, name="snakemake-watch", daemon=True).start()
 
     def alive(self) -> bool:
-        return self.snakemake is None or self.snakemake.is_running()
+        import psutil
+
+        if self.snakemake is None:
+            return True
+        try:  # a killed process not yet reaped is a zombie, and psutil counts a zombie as running
+            return self.snakemake.is_running() and self.snakemake.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
 
     def check(self) -> None:
         """End this process now if its Snakemake is gone."""

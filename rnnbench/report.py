@@ -90,14 +90,20 @@ def leaderboard(results: Results, positive_class: str | None = None) -> str:
 
 
 def reading_lines(results: Results) -> list[str]:
-    """Plain-language lines: every significant win, and the best against each variant tied with it."""
+    """Plain-language lines: variants of which every run diverged, every significant win, and the best
+    against each variant tied with it."""
+    lost = [row.variant for row in results.summary.itertuples() if row.n == 0 and row.diverged]
+    if lost and len(lost) == len(results.order):
+        return ["Every run of every variant diverged (its training loss became NaN): no variant has a test "
+                "score, so none is compared; a lower learning_rate may help."]
+    lines = [f"Every run of {variant} diverged (its training loss became NaN): it has no test score." for variant in lost]
     pairs = results.pairs
     if not len(pairs):
-        return []
+        return lines
     rank = {v: i for i, v in enumerate(results.order)}
     wins = pairs[pairs["significant"]].sort_values(["a", "b"], key=lambda s: s.map(rank))
     ties = pairs[(pairs["a"] == results.best) & ~pairs["significant"]].sort_values("b", key=lambda s: s.map(rank))
-    return [reading(row) for _, row in pd.concat([wins, ties]).iterrows()]
+    return lines + [reading(row) for _, row in pd.concat([wins, ties]).iterrows()]
 
 
 def spec_rows(variants: Mapping[str, Mapping[str, Any]], names: list[str]) -> dict:

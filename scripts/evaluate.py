@@ -1,6 +1,8 @@
 """Snakemake adapter: test loss, accuracy, macro-F1 and confusion matrix of one trained run, from the
-test-set probabilities its train job wrote (no TensorFlow here: the job takes a fraction of a second)."""
+test-set probabilities its train job wrote (no TensorFlow here: the job takes a fraction of a second).
+The run is then complete, and its last checkpoint is removed."""
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,4 +21,5 @@ if read_json(snakemake.input.metadata, ["diverged"])["diverged"]:
 else:
     metrics = score(load_predictions(snakemake.input.predictions, len(y_test), num_classes), y_test, num_classes)
 write_json(metrics, snakemake.output[0])
+shutil.rmtree(Path(snakemake.input.metadata).parent / "checkpoint", ignore_errors=True)  # the train job's last one
 print({k: v for k, v in metrics.items() if k != "confusion_matrix"})

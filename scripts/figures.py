@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.figures import FIGURES, SWEEP_FIGURES, save
+from rnnbench.figures import FIGURES, SWEEP_FIGURES, nothing_scored, save
 from rnnbench.jobs import log_to
 from rnnbench.results import load_results
 
@@ -14,4 +14,4 @@ log_to(snakemake.log[0])
 results = load_results(snakemake.input, snakemake.wildcards.dataset, json.loads(snakemake.params.settings))
 drawings = SWEEP_FIGURES if snakemake.params.sweep else FIGURES
 for name, draw in drawings.items():
-    save(draw(results), snakemake.output[name])
+    save((draw if results.finals["test_accuracy"].notna().any() else nothing_scored)(results), snakemake.output[name])

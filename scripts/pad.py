@@ -6,13 +6,16 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.data import prepare, save_padded
+from rnnbench.data import DataError, prepare, save_padded
 from rnnbench.jobs import log_to
 
 log_to(snakemake.log[0])
 
 spec = json.loads(snakemake.params.spec)
-arrays = prepare(snakemake.params.loader, snakemake.input[0], snakemake.params.sha256, spec)
+try:
+    arrays = prepare(snakemake.params.loader, snakemake.input[0], snakemake.params.sha256, spec)
+except DataError as error:
+    raise DataError(f"datasets.{snakemake.wildcards.dataset}: {error}") from None
 save_padded(arrays, snakemake.output[0])
 print(
     f"train {arrays['x_train'].shape}, test {arrays['x_test'].shape}, "

@@ -21,3 +21,4 @@ names = list(FIGURES) + (list(SWEEP_FIGURES) if settings["axes"] else [])
 figures = {d: {name: Path(snakemake.input[f"{d}_{name}"]) for name in names} for d in datasets}
 html = render(results, figures, settings, provenance(settings, metadata, Path(snakemake.scriptdir).parent), metadata)
 write_text(html, snakemake.output[0])
+Path("reports", "stale", Path(snakemake.output[0]).name).unlink(missing_ok=True)  # set aside after a failure

@@ -5,13 +5,14 @@ evaluate job, which then needs no TensorFlow; the test labels are never read her
 
 Every finished epoch is checkpointed in the run's own folder (checkpoint/); a job that was
 killed resumes from there when rerun (--rerun-incomplete, or a requeued SLURM job). One job at a
-time holds a run (its .lock), and a job whose Snakemake is gone stops (rnnbench.guard).
+time holds a run (its .lock), and a job whose Snakemake is gone stops (rnnbench.guard). The last
+checkpoint stays until the run's evaluate job, which Snakemake starts only once it has accepted these
+outputs: a run finished after its Snakemake was killed is taken up from there, not trained again.
 Compiled XLA programs are kept in .cache/xla/ under the working directory for the next job of the
 same model (a cache: delete it at will).
 """
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -48,5 +49,4 @@ with hold_run(run_dir):
         dict(metadata, spec=json.loads(snakemake.params.spec), split=snakemake.params.split, commit=commit),
         snakemake.output.metadata,
     )
-    shutil.rmtree(checkpoint_dir)  # the run is complete
 exit_now()  # skips the teardown of TensorFlow's modules
