@@ -219,6 +219,24 @@ def padded_rows(padded_npz) -> int:
         raise BadFile(padded_npz, f"not a readable padded dataset ({error})") from None
 
 
+def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(), padded: str = "data/padded/{}.npz") -> None:
+    """Everything the workflow checks when it is parsed, before any job: the config files (duplicate keys),
+    the config (typed from the command line, then the schema and what it cannot express), and where a
+    dataset's padded file exists, the rows its settings leave (an unreadable file is left to the jobs that
+    read it: they name it, and it never blocks ``--unlock``, ``-n`` or its own rebuild)."""
+    from rnnbench.io import BadFile
+
+    check_config_files(configfiles)
+    coerce_command_line(config)
+    validate_config(config, schema_path)
+    for dataset in config["datasets"]:
+        try:
+            rows = padded_rows(padded.format(dataset))
+        except BadFile:
+            continue
+        check_rows(config["batch_size"], config["validation_split"], dataset, rows)
+
+
 def check_rows(batch_size: int, validation_split: float, dataset: str, rows: int) -> None:
     """Refuse settings that leave a dataset of ``rows`` training-split rows without training or
     validation rows, or with fewer training rows than one batch; each blames its own key."""

@@ -97,3 +97,58 @@ def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_workflow, unin
     if kind == "early_stopping":
         assert (metadata["epochs_run"], metadata["best_epoch"]) == (7, 5), "stopped early, best weights kept"
     assert not (tiny_workflow.root / run_path(kind) / "checkpoint").exists(), "a finished run leaves no checkpoint"
+
+
+def kill_snakemake_at_epoch(workflow, kind: str, epoch: int) -> tuple[int, int]:
+    """Start the job, SIGKILL Snakemake alone (not its job) once epoch `epoch` is checkpointed; return the
+    epoch checkpointed then and the training job's process id (from the run's lock)."""
+    env = dict(os.environ, KERAS_HOME=str(workflow.keras_home))
+    process = subprocess.Popen([SNAKEMAKE, "--cores", "1", f"{run_path(kind)}/metrics.json"], cwd=workflow.root,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    run = workflow.root / run_path(kind)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if (run / "checkpoint" / "latest").exists() and int((run / "checkpoint" / "latest").read_text().split("-")[1]) >= epoch:
+            break
+        if process.poll() is not None:
+            raise AssertionError("the job finished before it could be killed")
+        time.sleep(0.01)
+    job = int((run / ".lock").read_text().split()[1])
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return int((run / "checkpoint" / "latest").read_text().split("-")[1]), job
+
+
+def running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("recovery", ["at once", "after the orphan ends"])
+def test_killed_snakemake_leaves_no_job_training_and_recovery_matches_an_uninterrupted_run(
+        tiny_workflow, uninterrupted, recovery):
+    """README's recovery (--unlock, then --rerun-incomplete) right after Snakemake is killed, or once its
+    orphaned job has ended: either way the run resumes where it stopped, is trained once, and ends bit for bit
+    as an uninterrupted run."""
+    configure(tiny_workflow, "dropout")
+    kill_point = random.Random(recovery).randrange(1, EPOCHS - 1)
+    killed_after, job = kill_snakemake_at_epoch(tiny_workflow, "dropout", kill_point)
+    if recovery == "after the orphan ends":
+        deadline = time.time() + 30
+        while running(job) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not running(job), "the job outlived its Snakemake"
+    tiny_workflow.run("--unlock")
+    tiny_workflow.run("--cores", "1", "--rerun-incomplete", f"{run_path('dropout')}/metrics.json")
+    assert not running(job)
+
+    history, metrics, metadata = outcome(tiny_workflow.root, "dropout")
+    expected_history, expected_metrics, _ = uninterrupted("dropout")
+    assert metadata["resumed_after_epoch"] >= killed_after >= kill_point, "resumed, not trained again from zero"
+    pd.testing.assert_frame_equal(history, expected_history, check_exact=True)
+    assert metrics == expected_metrics
+    assert not (tiny_workflow.root / run_path("dropout") / "checkpoint").exists()

@@ -7,28 +7,15 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
-from rnnbench import io as rnnbench_io
 from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
 
 try:
-    rnnbench_config.check_config_files(workflow.configfiles)
-    rnnbench_config.coerce_command_line(config)
-    rnnbench_config.validate_config(
-        config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+    rnnbench_config.check_workflow_config(
+        config,
+        Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
+        workflow.configfiles,
     )
-    # Where the padded data exists already, the rows it leaves for training, validation and one batch
-    # are checked now (one array's length: cheap), before any job replaces a finished run's outputs;
-    # otherwise the training job checks them before training. An unreadable file is left to the jobs
-    # that read it, which name it; it never blocks --unlock, -n or its own rebuild.
-    for dataset in config["datasets"]:
-        try:
-            rows = rnnbench_config.padded_rows(f"data/padded/{dataset}.npz")
-        except rnnbench_io.BadFile:
-            continue
-        rnnbench_config.check_rows(
-            config["batch_size"], config["validation_split"], dataset, rows
-        )
 except rnnbench_config.ConfigError as error:
     raise WorkflowError(f"rnnbench: {error}") from None
 
@@ -56,7 +43,13 @@ PADDED = "data/padded/{dataset}{split}.npz"
 RUN_DIR = "results/runs/{dataset}{split}/{run}/seed{seed}"
 STUDY_DIR = "results/studies/{study}"
 # A run's files, as the train and evaluate rules write them.
-RUN_FILES = ("history.csv", "model.keras", "predictions.npy", "run.json", "metrics.json")
+RUN_FILES = (
+    "history.csv",
+    "model.keras",
+    "predictions.npy",
+    "run.json",
+    "metrics.json",
+)
 
 
 def code(script):
