@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 
-class BadFile(RuntimeError):
+class BadFile(ValueError):
     """A file a job reads that is unreadable or inconsistent with what it claims to hold."""
 
     def __init__(self, path: str | Path, problem: str):

@@ -76,10 +76,10 @@ def test_predictions_file_is_checked(tmp_path):
     path = tmp_path / "predictions.npy"
     np.save(path, np.full((4, 3), 1 / 3, dtype=np.float32))
     assert load_predictions(path, 4, 3).shape == (4, 3)
-    with pytest.raises(ValueError, match=r"predictions.npy holds 4 x 3 probabilities, but the test split has 5 rows of 3"):
+    with pytest.raises(ValueError, match=r"predictions.npy: holds 4 x 3 probabilities, but the test split has 5 rows of 3"):
         load_predictions(path, 5, 3)
     path.write_bytes(path.read_bytes()[:60])  # cut short, as by a full disk
-    with pytest.raises(ValueError, match=r"predictions.npy is not a readable .npy file .*rerun the run's train job"):
+    with pytest.raises(ValueError, match=r"predictions.npy: not a readable .npy file .*snakemake --cores 1 --force .*predictions.npy"):
         load_predictions(path, 4, 3)
     path.write_text("garbage")
     with pytest.raises(ValueError, match="not a readable .npy file"):
