@@ -22,9 +22,8 @@ class RunBusy(RuntimeError):
 @contextlib.contextmanager
 def hold_run(directory, wait: float = 15.0) -> Iterator[None]:
     """Hold ``directory``'s lock (``.lock``, naming this process, removed when the block succeeds) while
-    the block runs. A run held by
-    another process is waited for ``wait`` seconds (an orphan stops within a second of losing its
-    Snakemake), then refused with a message naming that process."""
+    the block runs. A run held by another process is waited for ``wait`` seconds (an orphan stops
+    within a second of losing its Snakemake), then refused with a message naming that process."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / ".lock"

@@ -26,7 +26,16 @@ def rebuild_hint(path: str | Path) -> str:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """This process's umask, read without setting it where Linux tells it (setting it, even back at once,
+    would race with the files other threads create)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
@@ -125,15 +134,15 @@ def load_npy(path: str | Path):
         raise BadFile(path, f"not a readable .npy file ({error})") from None
 
 
-def load_npz(path: str | Path, keys: Iterable[str] = ()) -> dict:
-    """Every array of an npz archive (no pickles), which must hold ``keys``."""
+def load_npz(path: str | Path, keys: Iterable[str] = (), only: Iterable[str] | None = None) -> dict:
+    """The arrays of an npz archive (no pickles; ``only`` these, else every one), which must hold ``keys``."""
     import zipfile
 
     import numpy as np
 
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+            arrays = {key: archive[key] for key in archive.files if only is None or key in only}
     except FileNotFoundError:
         raise BadFile(path, "missing") from None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as error:
