@@ -237,3 +237,13 @@ def test_real_sms_spam_collection(tmp_path):
     assert (len(arrays["y_train"]), len(arrays["y_test"])) == (4460, 1114)
     assert (arrays["y_test"].sum(), arrays["y_train"].sum()) == (149, 598)
     assert arrays["x_train"].shape[1] == 32, "the 95th percentile of training messages' token counts"
+
+
+def test_a_maxlen_that_keeps_no_document_is_refused_by_name(tmp_path):
+    """Keras drops documents not shorter than maxlen: maxlen 2 keeps none, and pad says so instead of
+    writing an empty dataset."""
+    from tests.conftest import synthetic_reuters
+
+    sha256 = synthetic_reuters(tmp_path / "reuters.npz")
+    with pytest.raises(data.DataError, match=r"maxlen = 2 keeps 0 training and 0 test documents .*raise maxlen"):
+        data.prepare_reuters(tmp_path / "reuters.npz", sha256, num_words=40, maxlen=2, padding="post")
