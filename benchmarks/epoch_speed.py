@@ -32,7 +32,9 @@ plain ``model.fit`` call as the notebook did.
     .venv/bin/python benchmarks/epoch_speed.py epoch data/padded/reuters.npz --mode single --threads 1 --engine keras
     .venv/bin/python benchmarks/epoch_speed.py epoch data/padded/reuters.npz --threads 1 --token-product off
 
-Prints each epoch's seconds and the mean of epochs 2.. (the first one includes tracing)."""
+Prints each epoch's seconds and the mean of epochs 2.. (the first one includes tracing), with the minor page
+faults and system seconds of those steady epochs; ``--allocator bfc`` or ``malloc`` chooses TensorFlow's CPU
+allocator, to compare."""
     parser = argparse.ArgumentParser(prog="epoch_speed.py epoch", description=epoch.__doc__)
     parser.add_argument("padded", help="data/padded/<dataset>.npz from the pad rule")
     parser.add_argument("--dataset", help="its entry in config.yaml (default: the padded file's name)")
@@ -44,8 +46,12 @@ Prints each epoch's seconds and the mean of epochs 2.. (the first one includes t
                         help="how fast the model is computed (the spec field; rnnbench/engines.py)")
     parser.add_argument("--token-product", choices=["on", "off"], default="on",
                         help="fused: project each distinct token once (the default) or every position")
+    parser.add_argument("--allocator", choices=["default", "bfc", "malloc"], default="default",
+                        help="TensorFlow's CPU allocator: as the environment chooses (TF_CPU_ALLOCATOR_USE_BFC, a job's "
+                             "choice), its best-fit allocator, or malloc")
     args = parser.parse_args(argv)
-    configure_tensorflow(args.threads, 0)  # before Keras comes in with rnnbench.engines
+    bfc_allocator = {"default": None, "bfc": True, "malloc": False}[args.allocator]
+    configure_tensorflow(args.threads, 0, bfc_allocator=bfc_allocator)  # before Keras comes in with rnnbench.engines
     from rnnbench import engines
     from rnnbench.config import train_slice
 
@@ -55,10 +61,14 @@ Prints each epoch's seconds and the mean of epochs 2.. (the first one includes t
     data = load_padded(args.padded)
     dataset = args.dataset or Path(args.padded).stem
     spec = json.loads(train_slice(config, dataset, {**config["variants"][args.variant], "engine": args.engine}))
+    usage = [resource_use()]
     if args.mode == "loop":
-        _, history, _ = train(data, spec, seed=0, threads=args.threads, verbose=0, token_product=token_product)
+        _, history, _ = train(data, spec, seed=0, threads=args.threads, verbose=0, token_product=token_product,
+                              bfc_allocator=bfc_allocator, on_epoch_end=lambda row: usage.append(resource_use()))
         seconds = history["seconds"].tolist()
     else:
+        import keras
+
         from rnnbench.models import build_model
 
         model = build_model(spec["variant"], num_words=int(data["num_words"]), maxlen=data["x_train"].shape[1],
@@ -66,12 +76,24 @@ Prints each epoch's seconds and the mean of epochs 2.. (the first one includes t
                             token_product=token_product)
         engines.compile_model(model, args.engine, 0.001, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         timer, seconds = epoch_timer()
+        meter = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: usage.append(resource_use()))
         model.fit(data["x_train"], data["y_train"], epochs=args.epochs, batch_size=spec["batch_size"],
-                  validation_split=spec["validation_split"], callbacks=[timer], verbose=0,
+                  validation_split=spec["validation_split"], callbacks=[timer, meter], verbose=0,
                   validation_batch_size=engines.validation_batch_size(args.engine, spec["batch_size"]))
     lever = f" token-product={args.token_product}" if args.engine == "fused" else ""
-    print(f"{args.mode} {args.engine}{lever} {args.variant} threads={args.threads}: epoch seconds {[round(s, 2) for s in seconds]}; "
-          f"mean of epochs 2..: {np.mean(seconds[1:]):.2f}")
+    steady = len(usage) - 2  # epochs 2..
+    faults, system = ((usage[-1][i] - usage[1][i]) / max(steady, 1) for i in (0, 1))
+    print(f"{args.mode} {args.engine}{lever} allocator={args.allocator} {args.variant} threads={args.threads}: "
+          f"epoch seconds {[round(s, 2) for s in seconds]}; mean of epochs 2..: {np.mean(seconds[1:]):.2f}; "
+          f"per epoch 2..: {faults:,.0f} minor page faults, {system:.2f} system seconds")
+
+
+def resource_use() -> tuple[int, float]:
+    """This process's minor page faults and system CPU seconds so far."""
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_minflt, use.ru_stime
 
 
 OPTIONS = ["default", "jit", "tfdata", "tensors", "unroll", "fused", "pipeline"]

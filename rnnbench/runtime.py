@@ -54,13 +54,19 @@ def prune_xla_cache(directory) -> list[Path]:
     return removed
 
 
-def configure_tensorflow(threads: int, seed: int, xla_cache=None) -> None:
+def configure_tensorflow(threads: int, seed: int, xla_cache=None, bfc_allocator: bool | None = None) -> None:
     """Thread counts, seeds and op determinism; call before any TensorFlow op runs.
 
     ``xla_cache``: a folder (``xla_cache_directory``) where XLA saves each compiled program and
     loads it in later jobs instead of compiling it again (the seeds of one variant share their
-    programs). It works only if set before TensorFlow is first imported in the process."""
+    programs). ``bfc_allocator``: True for TensorFlow's own best-fit allocator for CPU tensors, which
+    keeps the memory it has mapped; False for its default, malloc, whose freed large blocks may go back
+    to the kernel and be faulted in again; None leaves the environment's choice
+    (``TF_CPU_ALLOCATOR_USE_BFC``). Both work only if set before TensorFlow is first imported in the
+    process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if bfc_allocator is not None:
+        os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true" if bfc_allocator else "false"
     if xla_cache is not None:
         prune_xla_cache(xla_cache)
         flag = f"--tf_xla_persistent_cache_directory={xla_cache}"

@@ -109,6 +109,8 @@ def train(
     verbose: int = 2,
     token_product: bool = True,
     fill_last_batch: bool = True,
+    bfc_allocator: bool | None = None,
+    on_epoch_end=None,
 ):
     """Train the model that ``settings`` describe; return (model, history frame, metadata).
 
@@ -118,11 +120,11 @@ def train(
     split is never seen here. With ``checkpoint_dir``, every finished epoch is checkpointed there
     and a later call resumes from the last one; the result is the same as an uninterrupted
     run, bit for bit on CPU. Training that produces a NaN loss stops and is marked diverged.
-    ``xla_cache``: see ``rnnbench.runtime.configure_tensorflow``. ``token_product`` and ``fill_last_batch``: the
-    fused engine's levers (``rnnbench.engines``), on unless a benchmark compares them. Keras's
-    progress goes to stdout.
+    ``xla_cache`` and ``bfc_allocator``: see ``rnnbench.runtime.configure_tensorflow``. ``token_product`` and
+    ``fill_last_batch``: the fused engine's levers (``rnnbench.engines``), on unless a benchmark compares them. Keras's progress goes to stdout. ``on_epoch_end(row)``, if given, is called with each finished
+    epoch's history row (a benchmark reads the process's resource use there).
     """
-    configure_tensorflow(threads, seed, xla_cache)
+    configure_tensorflow(threads, seed, xla_cache, bfc_allocator)
     import keras
 
     from rnnbench.engines import batches, uses_xla, validation_batches
@@ -179,6 +181,8 @@ def train(
         if patience and _epochs_since_best(rows) == 0:
             best = model.get_weights()
         checkpoint.save(model, pd.DataFrame(rows, columns=HISTORY_COLUMNS), best)
+        if on_epoch_end is not None:
+            on_epoch_end(rows[-1])
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     best_epoch = len(history) - _epochs_since_best(rows) if patience else len(history)
     if patience and best is not None and not diverged:

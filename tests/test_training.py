@@ -193,3 +193,41 @@ def test_prune_xla_cache_drops_damaged_entries_only(tmp_path, capsys):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "whole.pb"]
     assert "removed a damaged XLA cache entry" in capsys.readouterr().out
     assert prune_xla_cache(tmp_path / "absent") == []
+
+
+ALLOCATOR_RUN = """
+import sys
+import numpy as np
+from rnnbench.data import prepare_reuters
+from rnnbench.training import HISTORY_COLUMNS, predict, train
+from tests.conftest import TINY_VARIANTS
+
+raw, bfc, out = sys.argv[1], sys.argv[2] == "bfc", sys.argv[3]
+data = prepare_reuters(raw, sys.argv[4], num_words=40, maxlen=25, padding="post")
+variant = dict(TINY_VARIANTS["lstm"], dropout=0.2, recurrent_dropout=0.1)
+spec = {"variant": variant, "embedding_dim": 8, "epochs": 2, "batch_size": 16, "validation_split": 0.25}
+model, history, _ = train(data, spec, seed=0, threads=1, verbose=0, bfc_allocator=bfc)
+np.savez(out, history=history[HISTORY_COLUMNS[:-1]].to_numpy(), predictions=predict(model, data["x_test"]))
+"""
+
+
+@pytest.mark.slow  # trains, in two processes: the allocator is chosen once per process
+def test_the_cpu_allocator_changes_no_byte_of_a_run(tmp_path):
+    """TensorFlow's best-fit allocator and malloc hand out the same arithmetic: history and test probabilities
+    are equal bit for bit."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    raw = tmp_path / "reuters.npz"
+    sha256 = synthetic_reuters(raw)
+    outputs = {}
+    for allocator in ("bfc", "malloc"):
+        outputs[allocator] = tmp_path / f"{allocator}.npz"
+        subprocess.run([sys.executable, "-c", ALLOCATOR_RUN, str(raw), allocator, str(outputs[allocator]), sha256],
+                       check=True, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True)
+    with np.load(outputs["bfc"]) as bfc, np.load(outputs["malloc"]) as malloc:
+        for name in ("history", "predictions"):
+            np.testing.assert_array_equal(bfc[name], malloc[name])
