@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnbench.io import atomic_path
+from rnnbench.io import BadFile, atomic_path, read_csv
 
 
 class Checkpoint:
@@ -32,11 +32,16 @@ class Checkpoint:
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         best = None
-        if (folder / "best.weights.h5").exists():
-            model.load_weights(folder / "best.weights.h5")
-            best = model.get_weights()
-        model.load_weights(folder / "state.weights.h5")
-        return pd.read_csv(folder / "history.csv"), best
+        try:
+            if (folder / "best.weights.h5").exists():
+                model.load_weights(folder / "best.weights.h5")
+                best = model.get_weights()
+            model.load_weights(folder / "state.weights.h5")
+            history = read_csv(folder / "history.csv", ["epoch"])
+        except (OSError, ValueError) as error:
+            raise BadFile(folder, f"a checkpoint that cannot be read ({' '.join(str(error).split())[:200]})",
+                          f"delete {self.directory} to train the run again from its first epoch") from None
+        return history, best
 
     def save(self, model, history: pd.DataFrame, best: list | None = None) -> None:
         if self.directory is None:

@@ -13,11 +13,12 @@ from typing import Any, Iterable, Iterator
 
 
 class BadFile(ValueError):
-    """A file a job reads that is unreadable or inconsistent with what it claims to hold."""
+    """A file a job reads that is unreadable or inconsistent with what it claims to hold; ``remedy``: what
+    to do about it, by default the command that rebuilds it."""
 
-    def __init__(self, path: str | Path, problem: str):
+    def __init__(self, path: str | Path, problem: str, remedy: str | None = None):
         self.path = str(path)
-        super().__init__(f"{path}: {problem}; {rebuild_hint(path)}")
+        super().__init__(f"{path}: {problem}; {remedy or rebuild_hint(path)}")
 
 
 def rebuild_hint(path: str | Path) -> str:
@@ -151,3 +152,17 @@ def load_npz(path: str | Path, keys: Iterable[str] = (), only: Iterable[str] | N
     if missing:
         raise BadFile(path, f"lacks the array(s) {', '.join(missing)}")
     return arrays
+
+
+PNG_START, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
+
+
+def read_png(path: str | Path) -> bytes:
+    """A whole PNG file's bytes: its signature first and its end chunk last."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BadFile(path, "missing") from None
+    if not data.startswith(PNG_START) or not data.endswith(PNG_END):
+        raise BadFile(path, "not a whole PNG image (cut off, or not a PNG)")
+    return data

@@ -16,6 +16,7 @@ import pandas as pd
 from rnnbench.results import Results
 from rnnbench.runtime import checkout_commit
 from rnnbench.documents import ALPHA, pair_verdicts
+from rnnbench.io import read_png
 from rnnbench.stats import (
     ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, POWER_SIMULATIONS, importance, reading, tied_with_best
 )
@@ -198,7 +199,7 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
         "splits": sorted(results.finals["split"].unique().tolist()) if "split" in results.finals else [],
         "sizes": sizes,
         "leaderboard": leaderboard_table(results, settings["datasets"][results.dataset].get("positive_class")),
-        "figures": [{"name": name, "title": title, "data": base64.b64encode(Path(figures[name]).read_bytes()).decode()}
+        "figures": [{"name": name, "title": title, "data": base64.b64encode(read_png(figures[name])).decode()}
                     for name, title in FIGURE_TITLES.items() if name in figures],
         "readings": reading_lines(results),
         "importance": importance_rows(results) if "importance" in figures else [],

@@ -189,3 +189,35 @@ def test_a_second_job_on_a_held_run_is_refused_naming_the_first(tmp_path):
     with hold_run(tmp_path, wait=5):  # the lock dies with its process
         pass
     assert not (tmp_path / ".lock").exists()
+
+
+def test_a_cut_figure_is_named_not_embedded(tmp_path):
+    from rnnbench.io import BadFile, read_png
+
+    import matplotlib.pyplot as plt
+
+    path = tmp_path / "accuracy.png"
+    figure, _ = plt.subplots()
+    figure.savefig(path, format="png")
+    plt.close(figure)
+    assert read_png(path) == path.read_bytes()
+    cut(path, -20)
+    with pytest.raises(BadFile, match=f"{path}: not a whole PNG image .*snakemake --cores 1 --force {path}"):
+        read_png(path)
+
+
+def test_a_checkpoint_that_cannot_be_read_is_named_with_what_to_do(tmp_path):
+    import keras
+    import pandas as pd
+
+    from rnnbench.checkpoint import Checkpoint
+    from rnnbench.io import BadFile
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    checkpoint = Checkpoint(tmp_path / "checkpoint", "identity")
+    checkpoint.save(model, pd.DataFrame({"epoch": [1], "loss": [1.0]}))
+    cut(tmp_path / "checkpoint" / "epoch-0001" / "state.weights.h5", 500)
+    with pytest.raises(BadFile, match=rf"epoch-0001: a checkpoint that cannot be read .*delete {tmp_path / 'checkpoint'} "
+                                      "to train the run again"):
+        checkpoint.restore(model)
