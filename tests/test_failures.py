@@ -133,21 +133,28 @@ def test_atomic_writes_honour_the_umask(tmp_path, umask, mode):
     assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {mode}
 
 
-def test_a_checkpoint_that_fails_to_save_is_removed(tmp_path):
-    """A full disk mid-save leaves no half-written epoch behind; the last whole one stays current."""
-    import errno
-
+def saved_checkpoint(directory):
+    """A small model and its checkpoint in ``directory``, saved after epoch 1."""
     import keras
-    import numpy as np
     import pandas as pd
 
     from rnnbench.checkpoint import Checkpoint
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
-    checkpoint = Checkpoint(tmp_path / "checkpoint", "identity")
-    history = pd.DataFrame({"epoch": [1], "loss": [1.0]})
-    checkpoint.save(model, history)
+    checkpoint = Checkpoint(directory, "identity")
+    checkpoint.save(model, pd.DataFrame({"epoch": [1], "loss": [1.0]}))
+    return model, checkpoint
+
+
+def test_a_checkpoint_that_fails_to_save_is_removed(tmp_path):
+    """A full disk mid-save leaves no half-written epoch behind; the last whole one stays current."""
+    import errno
+
+    import numpy as np
+    import pandas as pd
+
+    model, checkpoint = saved_checkpoint(tmp_path / "checkpoint")
     saved = model.save_weights
 
     def full_disk(path, *args, **kwargs):
@@ -207,16 +214,9 @@ def test_a_cut_figure_is_named_not_embedded(tmp_path):
 
 
 def test_a_checkpoint_that_cannot_be_read_is_named_with_what_to_do(tmp_path):
-    import keras
-    import pandas as pd
-
-    from rnnbench.checkpoint import Checkpoint
     from rnnbench.io import BadFile
 
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer="adam", loss="mse")
-    checkpoint = Checkpoint(tmp_path / "checkpoint", "identity")
-    checkpoint.save(model, pd.DataFrame({"epoch": [1], "loss": [1.0]}))
+    model, checkpoint = saved_checkpoint(tmp_path / "checkpoint")
     cut(tmp_path / "checkpoint" / "epoch-0001" / "state.weights.h5", 500)
     with pytest.raises(BadFile, match=rf"epoch-0001: a checkpoint that cannot be read .*delete {tmp_path / 'checkpoint'} "
                                       "to train the run again"):
