@@ -155,3 +155,17 @@ def test_diverged_runs_show_as_diverged(tiny_workflow):
     assert metadata["diverged"] and metadata["epochs_run"] == 1
     report = (root / "reports" / "summary.html").read_text()
     assert re.search(r'<tr class="diverged" data-variant="exploding">', report)
+
+
+@pytest.mark.parametrize("cpus, expected", [("1", "1"), ("3", "3"), ("8", "4")])
+def test_make_summary_runs_four_cores_or_the_machines_cpus_when_fewer(cpus, expected):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    env = {**os.environ, "OMP_NUM_THREADS": cpus}  # GNU nproc counts no more CPUs than this
+    make = dict(capture_output=True, text=True, check=True, env=env, cwd=Path(__file__).parents[1])
+    plan = subprocess.run(["make", "-n", "summary"], **make).stdout
+    assert f"snakemake --cores {expected} reports/summary.html" in plan
+    asked = subprocess.run(["make", "-n", "summary", "CORES=8"], **make)
+    assert "snakemake --cores 8 reports/summary.html" in asked.stdout
