@@ -2,11 +2,12 @@
 
 import json
 import os
+import re
 
 import pandas as pd
 import pytest
 
-from tests.conftest import SNAKEMAKE, TINY_VARIANTS, run_dir, study_file, tiny_config
+from tests.conftest import SNAKEMAKE, TINY_VARIANTS, make_tiny_workflow, run_dir, study_file, tiny_config
 from tests.slurm_cluster import SlurmCluster, available
 
 pytestmark = pytest.mark.slow
@@ -26,39 +27,59 @@ def slurm(tmp_path_factory):
         cluster.stop()
 
 
-def test_slurm_profile_runs_every_training_job_under_slurm(slurm, tiny_workflow):
-    config = tiny_config(tiny_workflow.config_sha256(), seeds=[0])
-    tiny_workflow.write_config(config)
-    result = tiny_workflow.run(
+def test_slurm_profile_bundles_a_12_run_study_into_4_submissions_with_the_local_results(slurm, tmp_path):
+    """Each run's train and evaluate share a SLURM job, six runs share a submission, a study's tables,
+    figures and report share one more: pad + 2 + 1. The runs are those of a local run, byte for byte."""
+    config = None
+    workflows = {}
+    for where in ("slurm", "local"):
+        (tmp_path / where).mkdir()
+        workflow = make_tiny_workflow(tmp_path / where)
+        config = tiny_config(workflow.config_sha256(), seeds=list(range(6)))
+        workflow.write_config(config)
+        workflows[where] = workflow
+    workflows["local"].run("--cores", "2", "reports/summary.html")
+    before = slurm_jobs(slurm)
+    result = workflows["slurm"].run(
         "--workflow-profile", "profiles/slurm", "reports/summary.html",
         # test-only overrides: this cluster has no accounting database, so no sacct and no accounts
         "--slurm-status-command", "squeue", "--slurm-no-account",
         "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
         "--latency-wait", "5",
-        env={"SLURM_CONF": str(slurm.conf)}, timeout=900,
+        env={"SLURM_CONF": str(slurm.conf)}, timeout=1200,
     )
-    root = tiny_workflow.root
+    root = workflows["slurm"].root
     assert (root / "reports" / "summary.html").exists(), result.stderr[-3000:]
-    job_ids = set()
-    for variant, spec in config["variants"].items():
-        metadata = json.loads((run_dir(root, spec, 0) / "run.json").read_text())
-        assert metadata["slurm_job_id"], f"{variant} did not run under SLURM"
-        job_ids.add(metadata["slurm_job_id"])
-    assert len(job_ids) == 2, "one SLURM job per training run"
+    submissions = [job for job in slurm_jobs(slurm) if job not in before]
+    assert len(submissions) <= 4, submissions
+    job_ids = {}
+    for spec in config["variants"].values():
+        for seed in config["seeds"]:
+            slurm_run, local_run = run_dir(root, spec, seed), run_dir(workflows["local"].root, spec, seed)
+            job_ids.setdefault(json.loads((slurm_run / "run.json").read_text())["slurm_job_id"], []).append(seed)
+            assert (slurm_run / "predictions.npy").read_bytes() == (local_run / "predictions.npy").read_bytes()
+            assert (slurm_run / "metrics.json").read_text() == (local_run / "metrics.json").read_text()
+            history = [pd.read_csv(run / "history.csv").drop(columns="seconds") for run in (slurm_run, local_run)]
+            pd.testing.assert_frame_equal(*history)
+    assert sorted(map(len, job_ids.values())) == [6, 6], "six runs to a submission"
+    timing = ["seconds_per_epoch", "train_seconds", "peak_rss_mb"]
+    summaries = [pd.read_csv(study_file(w.root, "summary.csv")).drop(columns=timing) for w in workflows.values()]
+    pd.testing.assert_frame_equal(*summaries)
+    assert study_file(root, "pairwise.csv").read_text() == study_file(workflows["local"].root, "pairwise.csv").read_text()
     provenance = pd.read_csv(study_file(root, "run_metadata.csv"))
     assert provenance["slurm_job_id"].notna().all()
-    # download is local (compute nodes may have no internet); everything else was submitted
-    assert "download" not in slurm_job_names(slurm)
-    assert {"train", "evaluate", "report"} <= slurm_job_names(slurm)
+    # download is local (compute nodes may have no internet); pad, the run bundles and the study were submitted
+    names = {word for job in submissions for word in re.split(r"[\s_-]", job)}
+    assert "download" not in names and {"pad", "run", "study"} <= names, submissions
 
 
-def slurm_job_names(slurm) -> set[str]:
+def slurm_jobs(slurm) -> list[str]:
+    """Every job the cluster has seen: id, comment (the rule or group), CPUs, memory, time limit."""
     import subprocess
 
-    out = subprocess.run(["squeue", "-h", "--states=all", "-o", "%j %k"], capture_output=True, text=True,
-                         env=slurm.env).stdout
-    return {word for line in out.splitlines() for word in line.replace("-", " ").replace("_", " ").split()} & {
-        "download", "pad", "train", "evaluate", "aggregate", "compare", "figures", "report"}
+    out = subprocess.run(["squeue", "-h", "--states=all", "-o", "%i %k %C %m %l"], capture_output=True,
+                         text=True, env=slurm.env).stdout
+    return out.splitlines()
 
 
 def test_generic_cluster_profile_submits_with_sbatch(slurm, tiny_workflow):
