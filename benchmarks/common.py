@@ -45,12 +45,20 @@ def workflow_copy(directory: Path, config: dict) -> Path:
     return directory
 
 
-def timed(command, cwd) -> float:
-    """Wall seconds of one command, its output discarded; the rnnbench package on its path."""
+def timed(command, cwd, usage: list | None = None) -> float:
+    """Wall seconds of one command, its output discarded; the rnnbench package on its path. With ``usage``,
+    appends the minor page faults and system CPU seconds of the command and every process it waited for."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env=dict(os.environ, PYTHONPATH=str(REPO)))
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if usage is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        usage.append((after.ru_minflt - before.ru_minflt, after.ru_stime - before.ru_stime))
+    return wall
 
 
 def plain_keras(variant: str, epochs: int, seed: int = 0) -> list[str]:

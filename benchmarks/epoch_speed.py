@@ -47,8 +47,8 @@ allocator, to compare."""
     parser.add_argument("--token-product", choices=["on", "off"], default="on",
                         help="fused: project each distinct token once (the default) or every position")
     parser.add_argument("--allocator", choices=["default", "bfc", "malloc"], default="default",
-                        help="TensorFlow's CPU allocator: as the environment chooses (TF_CPU_ALLOCATOR_USE_BFC, a job's "
-                             "choice), its best-fit allocator, or malloc")
+                        help="TensorFlow's CPU allocator: as a job chooses it (the best-fit allocator unless "
+                             "TF_CPU_ALLOCATOR_USE_BFC says otherwise), the best-fit allocator, or malloc")
     args = parser.parse_args(argv)
     bfc_allocator = {"default": None, "bfc": True, "malloc": False}[args.allocator]
     configure_tensorflow(args.threads, 0, bfc_allocator=bfc_allocator)  # before Keras comes in with rnnbench.engines

@@ -27,7 +27,8 @@ def overhead(argv) -> None:
 For each epoch count E, times (a) `python benchmarks/pipeline_speed.py plain --epochs E` and (b)
 `snakemake --cores 2` on that run's metrics.json (train + evaluate; the padded data is made
 beforehand, as in a study where pad runs once). Fits wall = fixed + per_epoch * E to each and
-prints both fits, the fixed overhead of (b) over (a) and its share of a 40-epoch job.
+prints both fits, the fixed overhead of (b) over (a) and its share of a 40-epoch job, and each arm's
+minor page faults and system seconds (every process of the command), with their slopes per epoch.
 
 ``--repeats R`` times each point R times, alternating the arms, and fits the medians (a two-point
 fit from single timings moves by seconds on this VM).
@@ -45,25 +46,28 @@ one cache that an untimed job of the same variant filled first, as the later see
     args = parser.parse_args(argv)
 
     plain, pipeline = [], []
+    usage = {"plain Keras script": [], "pipeline job": []}
     with tempfile.TemporaryDirectory() as tmp:
         shared_cache = Path(tmp) / "cache"
 
-        def pipeline_job(name, epochs):
+        def pipeline_job(name, epochs, used=None):
             config = reuters_config([args.variant], seeds=[0], epochs=epochs, threads=args.threads)
             root = workflow_copy(Path(tmp) / name, config)
             if args.xla_cache == "warm":
                 shared_cache.mkdir(exist_ok=True)
                 (root / ".cache").symlink_to(shared_cache)
             timed([SNAKEMAKE, "--cores", "2", "data/padded/reuters.npz"], root)
-            return timed([SNAKEMAKE, "--cores", "2", run_file(config, args.variant, 0, "metrics.json")], root)
+            return timed([SNAKEMAKE, "--cores", "2", run_file(config, args.variant, 0, "metrics.json")], root, used)
 
         if args.xla_cache == "warm":
             pipeline_job("warm-up", 1)
         for epochs in args.epochs:
-            plain_walls, pipeline_walls = [], []
+            plain_walls, pipeline_walls, plain_used, pipeline_used = [], [], [], []
             for repeat in range(args.repeats):
-                plain_walls.append(timed(plain_keras(args.variant, epochs), REPO))
-                pipeline_walls.append(pipeline_job(f"e{epochs}-{repeat}", epochs))
+                plain_walls.append(timed(plain_keras(args.variant, epochs), REPO, plain_used))
+                pipeline_walls.append(pipeline_job(f"e{epochs}-{repeat}", epochs, pipeline_used))
+            usage["plain Keras script"].append(np.median(plain_used, axis=0))
+            usage["pipeline job"].append(np.median(pipeline_used, axis=0))
             if args.repeats > 1:
                 print(f"E={epochs}: plain {[round(w, 1) for w in plain_walls]} s, "
                       f"pipeline {[round(w, 1) for w in pipeline_walls]} s")
@@ -75,6 +79,12 @@ one cache that an untimed job of the same variant filled first, as the later see
         fits[name] = (fixed, per_epoch)
         print(f"{name:20s} " + "  ".join(f"E={e}: {w:6.1f} s" for e, w in zip(args.epochs, walls))
               + f"  -> fixed {fixed:5.1f} s + {per_epoch:.2f} s/epoch")
+    for name, used in usage.items():
+        faults, system = np.array(used).T
+        print(f"{name:20s} " + "  ".join(f"E={e}: {f:,.0f} minor page faults, {s:.1f} s system"
+                                         for e, f, s in zip(args.epochs, faults, system))
+              + f"  -> {np.polyfit(args.epochs, faults, 1)[0]:,.0f} faults and "
+                f"{np.polyfit(args.epochs, system, 1)[0]:.2f} s system per epoch")
     extra = fits["pipeline job"][0] - fits["plain Keras script"][0]
     job40 = fits["pipeline job"][0] + 40 * fits["pipeline job"][1]
     print(f"fixed overhead of the pipeline job over the script: {extra:.1f} s "

@@ -171,6 +171,7 @@ class Estimate:
     slots: int
     wall_seconds: float
     unknown: int
+    untimed_rules: list[str]
 
 
 def estimate(root: Path, targets: list[str], cores: int, configfiles: list[str] = (), overrides: list[str] = (),
@@ -223,7 +224,8 @@ def estimate(root: Path, targets: list[str], cores: int, configfiles: list[str] 
     for seconds in sorted(runs["job_seconds"].dropna(), reverse=True):
         loads[loads.index(min(loads))] += seconds
     others = sum(count * per_rule.get(rule, 0.0) for rule, count in jobs.items() if rule not in ("train", "evaluate"))
-    return Estimate(jobs, runs, slots, max(loads) + others / slots, int(runs["job_seconds"].isna().sum()))
+    untimed = sorted(rule for rule in jobs if rule not in per_rule and rule != "train")
+    return Estimate(jobs, runs, slots, max(loads) + others / slots, int(runs["job_seconds"].isna().sum()), untimed)
 
 
 def _duration(seconds: float) -> str:
@@ -246,6 +248,9 @@ def describe(result: Estimate, cores: int) -> str:
                      f"{_duration(runs['job_seconds'].sum())} of job time")
     lines.append(f"estimated wall time at --cores {cores}: {_duration(result.wall_seconds)} "
                  f"({result.slots} job{'s' * (result.slots > 1)} at a time on {len(os.sched_getaffinity(0))} CPUs)")
+    if result.untimed_rules:
+        lines.append(f"not counted: the jobs of {', '.join(result.untimed_rules)} (no finished job of the rule here "
+                     "to time)")
     if result.unknown:
         lines.append(f"not counted: {result.unknown} runs with no timing (run `snakemake --cores 1 data/padded/<dataset>.npz` "
                      "first to calibrate them)")

@@ -60,12 +60,15 @@ def configure_tensorflow(threads: int, seed: int, xla_cache=None, bfc_allocator:
     ``xla_cache``: a folder (``xla_cache_directory``) where XLA saves each compiled program and
     loads it in later jobs instead of compiling it again (the seeds of one variant share their
     programs). ``bfc_allocator``: True for TensorFlow's own best-fit allocator for CPU tensors, which
-    keeps the memory it has mapped; False for its default, malloc, whose freed large blocks may go back
-    to the kernel and be faulted in again; None leaves the environment's choice
-    (``TF_CPU_ALLOCATOR_USE_BFC``). Both work only if set before TensorFlow is first imported in the
+    keeps the memory it has mapped, so a steady epoch faults none in; False for TensorFlow's default,
+    malloc, whose freed large blocks some C libraries hand back to the kernel and fault in again on the
+    next step; None: the best-fit allocator unless the environment chooses (``TF_CPU_ALLOCATOR_USE_BFC``).
+    Either gives the same bytes. It takes effect only before TensorFlow is first imported in the
     process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if bfc_allocator is not None:
+    if bfc_allocator is None:
+        os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+    else:
         os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true" if bfc_allocator else "false"
     if xla_cache is not None:
         prune_xla_cache(xla_cache)

@@ -92,6 +92,10 @@ def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
     for arm in ("plain Keras script", "pipeline job"):
         assert re.search(rf"^{arm} +E=1: +[\d.]+ s  E=2: +[\d.]+ s  -> fixed +-?[\d.]+ s \+ -?[\d.]+ s/epoch$",
                          result.stdout, re.M), result.stdout
+        faults = re.search(rf"^{arm} +E=1: ([\d,]+) minor page faults, [\d.]+ s system  E=2: ([\d,]+) minor page "
+                           rf"faults, [\d.]+ s system  -> -?[\d,]+ faults and -?[\d.]+ s system per epoch$",
+                           result.stdout, re.M)
+        assert faults and int(faults[1].replace(",", "")) > 0, result.stdout  # a Python process faults in its memory
     assert re.search(r"^fixed overhead of the pipeline job over the script: -?[\d.]+ s = -?[\d.]+% of a 40-epoch",
                      result.stdout, re.M), result.stdout
 

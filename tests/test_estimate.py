@@ -72,4 +72,5 @@ def test_a_fresh_workflow_lists_every_job_and_says_what_it_cannot_time(tiny_work
     assert jobs(output) == {"aggregate": 1, "compare": 1, "documents": 1, "download": 1, "evaluate": 4, "figures": 1,
                             "pad": 1, "report": 1, "train": 4}
     assert "no reuters padded data to calibrate on" in output
+    assert "not counted: the jobs of aggregate, compare, documents, download, evaluate, figures, pad, report" in output
     assert "not counted: 4 runs with no timing" in output
