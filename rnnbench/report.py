@@ -18,7 +18,7 @@ from rnnbench.runtime import checkout_commit
 from rnnbench.documents import ALPHA, pair_verdicts
 from rnnbench.io import read_png
 from rnnbench.stats import (
-    ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, POWER_SIMULATIONS, importance, reading, tied_with_best
+    ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, POWER_SIMULATIONS, binomial_noise, importance, reading, tied_with_best
 )
 
 FIGURE_TITLES = {
@@ -192,9 +192,16 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
         f"{label} {int(here[column].iloc[0]):,}" for label, column in
         (("train", "train_rows"), ("validation", "validation_rows"), ("test", "test_rows")) if column in here and len(here)
     )
+    best = results.summary["accuracy_mean"].dropna()
+    noise = None
+    if "test_rows" in here and len(here) and len(best):
+        documents, accuracy = int(here["test_rows"].iloc[0]), float(best.iloc[0])
+        noise = {"points": f"{100 * binomial_noise(accuracy, documents):.1f}", "accuracy": f"{accuracy:.2f}",
+                 "documents": f"{documents:,}"}
     return {
         "name": results.dataset,
         "variants": len(results.order),
+        "noise": noise,
         "seeds": sorted(results.finals["seed"].unique().tolist()),
         "splits": sorted(results.finals["split"].unique().tolist()) if "split" in results.finals else [],
         "sizes": sizes,

@@ -193,6 +193,14 @@ def variance_components(finals: pd.DataFrame, metric: str = "test_accuracy") -> 
     return pd.DataFrame(rows, columns=["variant", "runs", "splits", "seed_variance", "split_variance", "split_share"])
 
 
+def binomial_noise(accuracy: float, documents: int, confidence: float = CONFIDENCE) -> float:
+    """Half the width of the normal-approximation interval of an accuracy measured on ``documents``
+    test documents: the binomial noise of the test set itself, shared by every variant scored on it."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2) * np.sqrt(accuracy * (1 - accuracy) / documents))
+
+
 def tied_with_best(pairs: pd.DataFrame, best: str) -> list[str]:
     """Variants that the best one does not significantly beat (the best itself included)."""
     beaten = set(pairs.loc[(pairs["a"] == best) & pairs["significant"], "b"])

@@ -116,3 +116,17 @@ def test_leaderboard_marks_best_ties_and_worse():
     results = Results("reuters", runs, summary, pairwise(final_values(runs), iterations=200), pd.DataFrame())
     rows = {row["cells"][1]: row["class"] for row in leaderboard_rows(leaderboard(results))}
     assert rows == {"twin": "best", "good": "tied", "bad": ""}
+
+
+@pytest.mark.slow
+def test_the_noise_sentence_is_computed_from_the_datasets_own_test_set(finished_tiny_run):
+    root = finished_tiny_run.root
+    metadata = pd.read_csv(root / "results" / "studies" / "summary" / "run_metadata.csv")
+    summary = pd.read_csv(root / "results" / "studies" / "summary" / "summary.csv")
+    documents, accuracy = int(metadata["test_rows"].iloc[0]), summary["accuracy_mean"].max()
+    text = " ".join((root / "reports" / "summary.html").read_text().split())
+    found = re.search(r"about ±([\d.]+) points at the best variant's ([\d.]+) accuracy on ([\d,]+) documents", text)
+    assert found, "the leaderboard's note gives the test set's own noise"
+    assert found[3] == f"{documents:,}" and float(found[2]) == pytest.approx(accuracy, abs=0.005)
+    assert float(found[1]) == pytest.approx(100 * 1.96 * np.sqrt(accuracy * (1 - accuracy) / documents), abs=0.05)
+    assert "1,195" not in text

@@ -56,6 +56,16 @@ def test_report_renders_offline(browser, finished_tiny_run, tmp_path):
     page.screenshot(path=str(tmp_path / "summary.png"), full_page=True)
     assert (tmp_path / "summary.png").stat().st_size > 10_000
 
+    # on a narrow window every table scrolls inside its own box: the page itself never gets wider
+    page.set_viewport_size({"width": 640, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 640
+    for index in range(page.locator("table").count()):
+        table = page.locator("table").nth(index)
+        box = table.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 640, f"table {index} is wider than the page"
+    assert page.evaluate("Math.max(...[...document.querySelectorAll('table')].map(t => t.scrollWidth))") > 640, \
+        "some table is wider than the window and scrolls"
+
 
 def test_split_tables_render_within_the_page(browser, finished_studies):
     """The robustness study's tables (seeds against splits, paired tests, seeds needed, ensembles): visible,
