@@ -371,8 +371,18 @@ def convert(path) -> bool:
     return True
 
 
-if __name__ == "__main__":  # python -m rnnbench.engines results/runs/*/*/*/model.keras
-    import sys
+def main(argv=None) -> None:
+    import argparse
 
-    for name in sys.argv[1:]:
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnbench.engines",
+        description="Rewrite models saved with rnnbench's own layer classes (by a version before to_keras) "
+                    "with Keras's own, in place; the weights stay as they are.",
+        epilog="example: python -m rnnbench.engines results/runs/*/*/*/model.keras")
+    parser.add_argument("models", nargs="+", metavar="model.keras")
+    for name in parser.parse_args(argv).models:
         print(f"{name}: {'rewritten with Keras layers' if convert(name) else 'already Keras layers'}")
+
+
+if __name__ == "__main__":
+    main()

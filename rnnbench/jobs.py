@@ -108,7 +108,8 @@ def main(argv=None) -> None:
     import argparse
     import runpy
 
-    parser = argparse.ArgumentParser(description="Run one job's script alone, as Snakemake would run it.")
+    parser = argparse.ArgumentParser(prog="python -m rnnbench.jobs",
+                                     description="Run one job's script alone, as Snakemake would run it.")
     parser.add_argument("rule", help="a rule with a script: train, evaluate, aggregate, …")
     parser.add_argument("wildcards", nargs="*", help="name=value, e.g. dataset=reuters run=lstm-l1-u32-orth-d0-rd0 seed=0 (split=-split1 for split 1)")
     args = parser.parse_args(argv)

@@ -171,7 +171,8 @@ def markdown(docs: Path = Path("docs")) -> str:
 def main(argv=None) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Publish finished studies' tables into docs/results/.")
+    parser = argparse.ArgumentParser(prog="python -m rnnbench.publish",
+                                     description="Publish finished studies' tables into docs/results/.")
     parser.add_argument("studies", nargs="+", metavar="STUDY")
     parser.add_argument("--any-settings", action="store_true",
                         help="publish runs that are not the study's shipped ones (other epochs, seeds or variants)")

@@ -330,7 +330,7 @@ def test_distinct_tokens_numbers_each_token_once(count, vocabulary, capacity, fi
         np.testing.assert_array_equal(distinct[:count], np.arange(count))
 
 
-def test_a_model_saved_with_fused_classes_is_converted_in_place(tmp_path):
+def test_a_model_saved_with_fused_classes_is_converted_in_place(tmp_path, capsys):
     """``python -m rnnbench.engines FILE…`` rewrites a model.keras of an earlier version (rnnbench's own
     layer classes) with Keras's, the same predictions; a second pass leaves it alone."""
     from rnnbench.models import build_model
@@ -339,7 +339,10 @@ def test_a_model_saved_with_fused_classes_is_converted_in_place(tmp_path):
                         num_words=30, maxlen=9, embedding_dim=8, num_classes=3)
     path = tmp_path / "model.keras"
     model.save(path)  # as earlier versions saved it
-    assert engines.convert(path) is True and engines.convert(path) is False
+    engines.main([str(path), str(path)])
+    assert capsys.readouterr().out.splitlines() == [f"{path}: rewritten with Keras layers",
+                                                    f"{path}: already Keras layers"]
+    assert engines.convert(path) is False
     loaded = keras.models.load_model(path)
     assert all(type(layer).__module__.startswith("keras.") for layer in loaded._flatten_layers(include_self=False))
     x = _tokens(np.random.default_rng(4))

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 EXIT_NOW = """
@@ -56,3 +58,16 @@ def test_a_job_process_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _command_line_modules() -> list[str]:
+    package = REPO / "rnnbench"
+    return sorted(path.stem for path in package.glob("*.py") if 'if __name__ == "__main__"' in path.read_text())
+
+
+@pytest.mark.parametrize("module", _command_line_modules())
+def test_every_command_line_module_answers_help(module):
+    result = subprocess.run([sys.executable, "-m", f"rnnbench.{module}", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith(f"usage: python -m rnnbench.{module}"), result.stdout[:300]
