@@ -59,6 +59,42 @@ def coerce_command_line(config: dict) -> dict:
     return config
 
 
+def coerce_to_schema(config: dict, schema: Mapping[str, Any], command_line: Mapping[str, Any]) -> dict:
+    """Type, in place, every string given on the command line (``command_line``: Snakemake's parsed
+    ``--config``) that the schema wants as a number, where it reads as one: ``--config
+    'datasets={reuters: {maxlen: 200}}'`` leaves ``"200"`` a string at any depth, so a nested value is
+    typed as a top-level one is. A string from a config file, or one the schema wants as a string,
+    stays a string."""
+    validator = _validator_class()(schema)
+    wanted = {"integer": (int,), "number": (int, float)}
+
+    def type_errors(errors):
+        for error in errors:
+            if error.validator == "type" and isinstance(error.instance, str):
+                yield error
+            yield from type_errors(error.context or ())
+
+    for _ in range(100):  # each pass types what the last one uncovered; a config is never that deep
+        changed = False
+        for error in type_errors(validator.iter_errors(config)):
+            types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+            value = _scalar(error.instance)
+            given = command_line
+            for key in error.absolute_path:
+                given = given.get(key) if isinstance(given, Mapping) else None
+            if given == error.instance and isinstance(value, tuple(t for name in types for t in wanted.get(name, ()))):
+                *parents, last = error.absolute_path
+                holder = config
+                for key in parents:
+                    holder = holder[key]
+                if holder[last] == error.instance:
+                    holder[last] = value
+                    changed = True
+        if not changed:
+            break
+    return config
+
+
 def _scalar(item):
     if not isinstance(item, str):
         return item
@@ -211,15 +247,18 @@ def padded_rows(padded_npz) -> int:
     return len(load_npz(padded_npz, ["y_train"], only=["y_train"])["y_train"])
 
 
-def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(), padded: str = "data/padded/{}.npz") -> None:
+def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(), padded: str = "data/padded/{}.npz",
+                          command_line: Mapping[str, Any] | None = None) -> None:
     """Everything the workflow checks when it is parsed, before any job: the config files (duplicate keys),
     the config (typed from the command line, then the schema and what it cannot express), and where a
     dataset's padded file exists, the rows its settings leave (an unreadable file is left to the jobs that
-    read it: they name it, and it never blocks ``--unlock``, ``-n`` or its own rebuild)."""
+    read it: they name it, and it never blocks ``--unlock``, ``-n`` or its own rebuild). ``command_line``:
+    Snakemake's parsed ``--config``, whose numbers are typed at any depth (``coerce_to_schema``)."""
     from rnnbench.io import BadFile
 
     check_config_files(configfiles)
     coerce_command_line(config)
+    coerce_to_schema(config, load_schema(schema_path), command_line or {})
     validate_config(config, schema_path)
     for dataset in config["datasets"]:
         try:

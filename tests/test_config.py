@@ -4,7 +4,9 @@ import json
 import pytest
 import yaml
 
-from rnnbench.config import ConfigError, canonical, coerce_command_line, train_slice, validate_config
+from rnnbench.config import (
+    ConfigError, canonical, coerce_command_line, coerce_to_schema, load_schema, train_slice, validate_config
+)
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -68,6 +70,34 @@ def test_misspelled_key_is_an_error_not_a_default(config):
 def test_command_line_lists_are_typed():
     assert coerce_command_line({"seeds": ["0", "1"], "epochs": 2}) == {"seeds": [0, 1], "epochs": 2}
     assert coerce_command_line({"seeds": ["x"]}) == {"seeds": ["x"]}
+
+
+def test_nested_command_line_numbers_are_typed_where_the_schema_wants_numbers(config):
+    """Snakemake leaves a number under a nested --config key a string; the schema says which are numbers."""
+    command_line = {"datasets": {"reuters": {"maxlen": "200", "sha256": "1" * 64}},
+                    "variants": {"gru": {"units": "64", "dropout": "0.1"}}}
+    reuters = config["datasets"]["reuters"]
+    reuters.update(command_line["datasets"]["reuters"])
+    config["variants"]["gru"].update(command_line["variants"]["gru"])
+    config["variants"]["lstm"]["units"] = "32"  # quoted in a config file: not the command line's
+    coerce_to_schema(config, load_schema(SCHEMA), command_line)
+    assert (reuters["maxlen"], config["variants"]["gru"]["units"], config["variants"]["gru"]["dropout"]) == (200, 64, 0.1)
+    assert reuters["sha256"] == "1" * 64, "a string the schema wants as a string stays one"
+    assert config["variants"]["lstm"]["units"] == "32", "a config file's string stays a string, and is refused"
+    config["variants"]["lstm"]["units"] = 32
+    validate_config(config, SCHEMA)
+    reuters["maxlen"] = command_line["datasets"]["reuters"]["maxlen"] = "long"
+    coerce_to_schema(config, load_schema(SCHEMA), command_line)
+    with pytest.raises(ConfigError, match=r"datasets\.reuters\.maxlen = \"long\""):
+        validate_config(config, SCHEMA)
+
+
+@pytest.mark.slow
+def test_a_nested_config_override_reaches_the_jobs_typed(tiny_workflow):
+    plan = tiny_workflow.run("-n", "reports/summary.html", "--config", "datasets={reuters: {maxlen: 20}}")
+    assert "pad" in plan.stdout
+    plan = tiny_workflow.run("-n", "reports/summary.html", "--config", "datasets={reuters: {maxlen: x}}", check=False)
+    assert plan.returncode != 0 and "datasets.reuters.maxlen" in plan.stdout + plan.stderr
 
 
 def test_train_slice_ignores_key_order_defaults_and_other_variants(config):

@@ -15,6 +15,7 @@ try:
         config,
         Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
         workflow.configfiles,
+        command_line=workflow.config_settings.config,
     )
 except rnnbench_config.ConfigError as error:
     raise WorkflowError(f"rnnbench: {error}") from None
