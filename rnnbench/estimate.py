@@ -61,9 +61,9 @@ def dry_run(root: Path, targets: list[str], snakemake_args: list[str]) -> tuple[
         fields = line.split()
         if len(fields) == 2 and fields[1].isdigit() and fields[0] != "total":
             jobs[fields[0]] = int(fields[1])
-    runs = [row.split("\t")[0] for row in call("--summary").splitlines()[1:]
-            if row.count("\t") >= 5 and row.split("\t")[2] == "train" and row.split("\t")[5] == "update pending"
-            and RUN_FOLDER.match(row.split("\t")[0])]
+    rows = [row.split("\t") for row in call("--summary").splitlines()[1:]]
+    runs = [fields[0] for fields in rows
+            if len(fields) >= 6 and fields[2] == "train" and fields[5] == "update pending" and RUN_FOLDER.match(fields[0])]
     return jobs, runs
 
 
