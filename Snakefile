@@ -20,12 +20,13 @@ include: "workflow/rules/report.smk"
 # naming the runs' files here makes a plain `snakemake` retrain any that went missing. The other
 # studies are never built by default: ask for reports/<study>.html, or `all_studies`.
 rule all:
-    """The default study's report, and every model it trains with its test-set probabilities."""
+    """The default study's report (summary; every study where the config has none), and every model
+    it trains with its test-set probabilities."""
     default_target: True
     input:
-        "reports/summary.html",
-        run_files("summary", "model.keras"),
-        run_files("summary", "predictions.npy"),
+        expand("reports/{study}.html", study=DEFAULT_STUDIES),
+        [run_files(study, "model.keras") for study in DEFAULT_STUDIES],
+        [run_files(study, "predictions.npy") for study in DEFAULT_STUDIES],
 
 
 rule all_studies:

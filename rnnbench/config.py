@@ -208,27 +208,82 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def split_problems(config: Mapping[str, Any], split_seeds: Mapping[str, Any] | None = None) -> list[str]:
-    """Splits asked of a dataset whose loader has one fixed split (``split_seeds``: loader -> default
-    split seed, ``rnnbench.data.SPLIT_SEEDS``); dataset names that a split's path tag would clash with."""
+# The settings a table dataset may leave out, with the value it then gets.
+TABLE_DEFAULTS = {
+    "encoding": "utf-8",
+    "padding": "post",
+    "truncating": "post",
+    "standardize": "lower_and_strip_punctuation",
+    "token_split": "whitespace",
+    "test_fraction": 0.2,
+    "split_seed": 0,
+}
+KIND_FIELDS = {
+    "reuters": {"loader", "filename", "url", "sha256", "member", "num_words", "maxlen", "embedding_dim", "padding",
+                "split_seed"},
+    "table": {"loader", "path", "url", "filename", "member", "sha256", "format", "columns", "encoding", "text", "label",
+              "split_column", "test_path", "test_fraction", "split_seed", "num_words", "maxlen", "maxlen_quantile",
+              "truncating", "standardize", "token_split", "positive_class", "embedding_dim", "padding"},
+}
+
+
+def dataset_problems(name: str, entry: Mapping[str, Any]) -> list[str]:
+    """What one dataset entry's kind requires and refuses, each naming its key."""
+    where, kind = f"datasets.{name}", entry["loader"]
+    problems = [f"{where}.{key}: not a field of loader {kind!r} (its fields: {', '.join(sorted(KIND_FIELDS[kind]))})"
+                for key in sorted(set(entry) - KIND_FIELDS[kind])]
+
+    def need(*keys, why):
+        problems.extend(f"{where}: {key!r} is required {why}" for key in keys if key not in entry)
+
+    def one_of(*keys):
+        given = [key for key in keys if key in entry]
+        if len(given) != 1:
+            problems.append(f"{where}: give exactly one of {', '.join(keys)}" + (f" (got {', '.join(given)})" if given else ""))
+
+    if kind == "reuters":
+        need("filename", "url", "sha256", "maxlen", "padding", why="by loader 'reuters'")
+        return problems
+    need("text", "label", why="by loader 'table'")
+    one_of("path", "url")
+    one_of("maxlen", "maxlen_quantile")
+    if "url" in entry:
+        need("filename", "sha256", why="with url (the file's name in the Keras cache and its digest)")
+    else:
+        problems.extend(f"{where}.{key}: only with url (a local path is read where it is)"
+                        for key in ("filename", "member") if key in entry)
+    given = [key for key in ("split_column", "test_path") if key in entry]
+    if len(given) > 1:
+        problems.append(f"{where}: give split_column or test_path, not both")
+    problems.extend(f"{where}.{key}: only for a stratified split, and {given[0]} gives the split"
+                    for key in ("test_fraction", "split_seed") if given and key in entry)
+    return problems
+
+
+def split_problems(config: Mapping[str, Any]) -> list[str]:
+    """Dataset entries their kind refuses; splits asked of a dataset with one fixed split; dataset names
+    that a split's path tag would clash with."""
     import re
 
-    from rnnbench.data import SPLIT_SEEDS
+    from rnnbench.data import split_seed
     from rnnbench.studies import studies
 
-    split_seeds = SPLIT_SEEDS if split_seeds is None else split_seeds
     problems = []
     for name, dataset in config["datasets"].items():
         if re.search(r"-split\d+$", name):
             problems.append(f"datasets.{name}: a name ending in -split<number> is kept for a split's data")
+        problems += dataset_problems(name, dataset)
+    if problems:
+        return problems
     for study, entry in studies(config).items():
         where, splits = (f"studies.{study}.splits", entry["splits"]) if "splits" in entry else ("splits", config.get("splits"))
         for name in entry.get("datasets", []) if splits else []:
-            loader = config["datasets"].get(name, {}).get("loader")
-            if loader is not None and loader not in split_seeds:
+            dataset = config["datasets"].get(name)
+            if dataset is not None and split_seed(dataset) is None:
                 problems.append(
-                    f"{where} = {json.dumps(splits)}: dataset {name!r} (loader {loader!r}) has one fixed split; "
-                    f"loaders with a split seed: {', '.join(sorted(split_seeds))}"
+                    f"{where} = {json.dumps(splits)}: dataset {name!r} has one fixed split (its "
+                    f"{'split_column' if 'split_column' in dataset else 'test_path'}); only a seeded split "
+                    "(reuters, or a table without a given split) can be drawn again"
                 )
     return problems
 
@@ -334,12 +389,19 @@ def train_slice(config: Mapping[str, Any], dataset: str, spec: Spec | Mapping[st
 
 
 DOWNLOAD_KEYS = ("filename", "url", "sha256", "member")
+# Where a table's files are: the pad rule's inputs, which Snakemake tracks itself.
+FILE_KEYS = DOWNLOAD_KEYS + ("path", "test_path")
 
 
 def pad_slice(config: Mapping[str, Any], dataset: str, split: int) -> str:
-    """The dataset's loader settings (everything but where the raw file comes from), for one split."""
+    """The dataset's loader settings (everything but where its files come from), for one split, with a
+    table's defaults written out, so that writing a default out changes nothing."""
     spec = config["datasets"][dataset]
-    settings = {key: value for key, value in spec.items() if key not in DOWNLOAD_KEYS + ("embedding_dim",)}
+    settings = {key: value for key, value in spec.items() if key not in FILE_KEYS + ("embedding_dim",)}
+    if spec["loader"] == "table":
+        fixed = "split_column" in spec or "test_path" in spec
+        defaults = {k: v for k, v in TABLE_DEFAULTS.items() if not (fixed and k in ("test_fraction", "split_seed"))}
+        settings = {**defaults, **settings}
     return canonical(dict(settings, split_seed=int(split)))
 
 

@@ -11,7 +11,7 @@ import os
 import shutil
 import urllib.request
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -25,9 +25,18 @@ INDEX_FROM = 3
 TEST_SPLIT = 0.2
 
 
-# Loader -> its default split seed (None: the dataset's split_seed setting). A loader missing here
-# has a single fixed split.
-SPLIT_SEEDS = {"reuters": SHUFFLE_SEED, "sms_spam": None}
+# Dataset kind -> the module whose ``prepare(inputs, settings)`` loads it.
+LOADERS = {"reuters": "rnnbench.data", "table": "rnnbench.tables"}
+
+
+def split_seed(entry: Mapping[str, Any]) -> int | None:
+    """A dataset's own split seed, or None where its split is fixed (a table's split column or test
+    file): Reuters - its ``split_seed``, else Keras's 113; a table - its ``split_seed``, else 0."""
+    if entry["loader"] == "reuters":
+        return int(entry.get("split_seed", SHUFFLE_SEED))
+    if "split_column" in entry or "test_path" in entry:
+        return None
+    return int(entry.get("split_seed", 0))
 
 
 class DataError(RuntimeError):
@@ -185,85 +194,47 @@ def prepare_reuters(
     }
 
 
-def load_sms_spam(path: str | Path, sha256: str) -> tuple[list[str], list[str]]:
-    """Labels and texts of the SMS Spam Collection (``label<TAB>text`` per line), verified first."""
-    verify(path, sha256)
-    labels, texts = [], []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            label, tab, text = line.partition("\t")
-            if not tab:
-                raise DataError(f"{path}, line {number}: expected 'label<TAB>text', got {line[:60]!r}")
-            labels.append(label)
-            texts.append(text)
-    return labels, texts
+def prepare_dataset(loader: str, inputs: Mapping[str, str], settings: Mapping[str, Any], sha256: str | None) -> tuple[dict, dict]:
+    """The padded arrays of any dataset and what readers need besides them (class names, for one):
+    the loader is the only dataset-specific step. Each loader kind lives in its own module
+    (``LOADERS``), imported by name, so an edit to one kind reruns only its own datasets' jobs."""
+    import importlib
+
+    module = importlib.import_module(LOADERS[loader])
+    return module.prepare(inputs, dict(settings, sha256=sha256))
 
 
-def stratified_split(labels: Sequence[int], test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and test row indices: each class split ``test_fraction`` to test, by a seeded shuffle."""
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for label in np.unique(labels):
-        rows = rng.permutation(np.flatnonzero(labels == label))
-        cut = int(round(len(rows) * test_fraction))
-        test.extend(rows[:cut])
-        train.extend(rows[cut:])
-    return rng.permutation(np.array(train)), rng.permutation(np.array(test))
-
-
-def prepare_sms_spam(
-    raw_path, sha256: str, num_words: int, maxlen_quantile: float, padding: str, test_fraction: float,
-    split_seed: int, positive_class: str,
-) -> dict:
-    """Stratified seeded split, then Keras ``TextVectorization`` adapted on the training texts only.
-
-    Token ids: 0 padding, 1 out-of-vocabulary, then the vocabulary by frequency (``num_words``
-    ids in all). Messages are post-padded or cut to the ``maxlen_quantile`` quantile of the
-    training messages' token counts. Labels: 1 for ``positive_class``, 0 otherwise.
-    """
+def prepare(inputs: Mapping[str, str], settings: Mapping[str, Any]) -> tuple[dict, dict]:
+    """The ``reuters`` kind: Keras's loader on the verified file, with Keras's topic names."""
     import keras
 
-    labels, texts = load_sms_spam(raw_path, sha256)
-    classes = sorted(set(labels))
-    if positive_class not in classes or len(classes) != 2:
-        raise DataError(f"{raw_path}: expected two classes including {positive_class!r}, found {classes}")
-    y = np.array([int(label == positive_class) for label in labels], dtype="int64")
-    train, test = stratified_split(y, test_fraction, split_seed)
-    texts = np.array(texts, dtype=object)
-    vectorizer = keras.layers.TextVectorization(max_tokens=num_words, output_mode="int")
-    vectorizer.adapt(list(texts[train]))
-    def tokens(rows):
-        return [[int(t) for t in seq if t] for seq in vectorizer(list(texts[rows])).numpy()]
-    train_tokens, test_tokens = tokens(train), tokens(test)
-    maxlen = max(2, int(np.ceil(np.quantile([len(t) for t in train_tokens], maxlen_quantile))))
-    vocabulary = vectorizer.get_vocabulary()
-    return {
-        "x_train": pad(train_tokens, maxlen, padding, keep="start"),
-        "y_train": y[train],
-        "x_test": pad(test_tokens, maxlen, padding, keep="start"),
-        "y_test": y[test],
-        "num_classes": np.int64(2),
-        "num_words": np.int64(len(vocabulary)),  # the cap, or fewer if the texts hold fewer
-        "vocabulary": np.array(vocabulary, dtype=str),
-        "class_names": np.array([c for c in classes if c != positive_class] + [positive_class], dtype=str),
-    }
-
-
-def prepare(loader: str, raw_path, sha256: str, settings: dict) -> dict:
-    """The padded arrays of any dataset: the loader is the only dataset-specific step."""
-    if loader == "reuters":
-        return prepare_reuters(
-            raw_path, sha256, settings["num_words"], settings["maxlen"], settings["padding"],
-            settings.get("split_seed", SHUFFLE_SEED),
-        )
-    return prepare_sms_spam(
-        raw_path, sha256, settings["num_words"], settings["maxlen_quantile"], settings["padding"],
-        settings["test_fraction"], settings["split_seed"], settings["positive_class"],
+    arrays = prepare_reuters(
+        inputs["table"], settings["sha256"], settings["num_words"], settings["maxlen"], settings["padding"],
+        settings.get("split_seed", SHUFFLE_SEED),
     )
+    names = list(keras.datasets.reuters.get_label_names())
+    if len(names) != int(arrays["num_classes"]):
+        names = [str(label) for label in range(int(arrays["num_classes"]))]
+    return arrays, {"class_names": names, "vocabulary": None,
+                    "sources": {"table": {"path": str(inputs["table"]), "sha256": settings["sha256"]}}}
+
+
+def save_meta(meta: Mapping[str, Any], path: str | Path) -> None:
+    """Write a dataset's readers' facts (class names, vocabulary, sources) as JSON, atomically."""
+    import json
+
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+
+
+def load_meta(path: str | Path) -> dict:
+    """``save_meta``'s facts, checked for the class names every reader uses."""
+    from rnnbench.io import read_json
+
+    meta = read_json(path, ["class_names"])
+    if not isinstance(meta["class_names"], list) or not all(isinstance(n, str) for n in meta["class_names"]):
+        raise BadFile(path, "class_names is not a list of names")
+    return meta
 
 
 def save_padded(arrays: dict, path: str | Path) -> None:

@@ -97,24 +97,33 @@ def pairwise_matrix(results: Results):
     return figure
 
 
+TOP_CLASSES = 20  # a confusion matrix of more classes shows the most frequent ones
+
+
 def confusion(results: Results):
-    """The best variant's confusion matrix summed over its runs (row-normalised), with class frequency."""
+    """The best variant's confusion matrix summed over its runs (row-normalised), with class frequency;
+    classes by name, the ``TOP_CLASSES`` most frequent when there are more."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     cells = results.confusion[results.confusion["variant"] == results.best]
-    classes = int(max(cells["true"].max(), cells["predicted"].max())) + 1 if len(cells) else 1
+    classes = len(results.classes) or (int(max(cells["true"].max(), cells["predicted"].max())) + 1 if len(cells) else 1)
     counts = cells.pivot_table(index="true", columns="predicted", values="count", aggfunc="sum", fill_value=0)
     counts = counts.reindex(index=range(classes), columns=range(classes), fill_value=0)
     support = counts.sum(axis=1)
-    recall = counts.div(support.replace(0, np.nan), axis=0)
-    size = max(5.0, 0.16 * classes + 3)
+    shown = support.sort_values(ascending=False, kind="stable").index[:TOP_CLASSES] if classes > TOP_CLASSES else support.index
+    recall = counts.div(support.replace(0, np.nan), axis=0).loc[shown, shown]
+    names = [results.class_name(int(label)) for label in shown]
+    recall.index, recall.columns = names, names
+    size = max(5.0, 0.3 * len(shown) + 3)
     figure, (heat, bars) = plt.subplots(1, 2, figsize=(size + 2.5, size), sharey=True,
                                         gridspec_kw={"width_ratios": [5, 1]})
-    sns.heatmap(recall, cmap="viridis", vmin=0, vmax=1, square=False, ax=heat, cbar_kws={"label": "share of the true class"})
-    heat.set(xlabel="predicted class", ylabel="true class", title=f"{results.best}, summed over runs")
+    sns.heatmap(recall, cmap="viridis", vmin=0, vmax=1, square=False, ax=heat, cbar_kws={"label": "share of the true class"},
+                xticklabels=True, yticklabels=True)
+    which = f"the {len(shown)} most frequent of {classes} classes" if len(shown) < classes else f"{classes} classes"
+    heat.set(xlabel="predicted class", ylabel="true class", title=f"{results.best}, summed over runs; {which}")
     runs = len(cells[["split", "seed"]].drop_duplicates())
-    bars.barh(np.arange(classes) + 0.5, support / max(runs, 1), color="0.5")
+    bars.barh(np.arange(len(shown)) + 0.5, support.loc[shown] / max(runs, 1), color="0.5")
     bars.set(xlabel="test documents", title="class frequency")
     return figure
 

@@ -34,10 +34,12 @@ def module_path(name: str, root) -> Path | None:
     return None
 
 
-def script_modules(script, root) -> list[str]:
-    """Every package module the script imports, directly or through other package modules, sorted."""
+def script_modules(script, root, modules=()) -> list[str]:
+    """Every package module the script imports, directly or through other package modules, sorted;
+    ``modules``: dotted names the script reaches by name at run time (a dataset kind's module), with
+    what they import."""
     seen: set[str] = set()
-    pending = imported_modules(script, root)
+    pending = imported_modules(script, root) | set(modules)
     while pending:
         name = pending.pop()
         if name not in seen:
@@ -89,7 +91,7 @@ def module_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def code_digest(script, root) -> str:
+def code_digest(script, root, modules=()) -> str:
     """One digest over the code of every package module the script imports (``script_modules``)."""
-    lines = [f"{name} {module_digest(module_path(name, root))}" for name in script_modules(script, root)]
+    lines = [f"{name} {module_digest(module_path(name, root))}" for name in script_modules(script, root, modules)]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]

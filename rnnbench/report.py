@@ -52,10 +52,11 @@ def _fmt(value, digits=3, missing="n/a") -> str:
 POSITIVE_COLUMNS = ["precision_mean", "recall_mean", "f1_mean"]
 
 
-def leaderboard_table(results: Results, positive_class: str | None = None) -> dict:
+def leaderboard_table(results: Results) -> dict:
     """The leaderboard's columns and rows, sorted by mean test accuracy; the best row and the rows
-    statistically tied with it are marked. For a binary dataset (``positive_class``), the positive
-    class's precision, recall and F1 (means over seeds) stand beside accuracy."""
+    statistically tied with it are marked. For a binary dataset, the positive class's precision,
+    recall and F1 (means over seeds) stand beside accuracy."""
+    positive_class = results.positive_class
     tied = set(tied_with_best(results.pairs, results.best)) if len(results.pairs) else set(results.order)
     binary = positive_class is not None and all(c in results.summary for c in POSITIVE_COLUMNS)
     columns = ["#", "variant", "test accuracy mean ± std", "95% bootstrap CI", "min", "max", "n", "macro-F1",
@@ -85,9 +86,9 @@ def leaderboard_table(results: Results, positive_class: str | None = None) -> di
     return {"columns": columns, "rows": rows}
 
 
-def leaderboard(results: Results, positive_class: str | None = None) -> str:
+def leaderboard(results: Results) -> str:
     """The leaderboard as HTML (``leaderboard_table`` through the template's macro)."""
-    return str(_template(MACROS).module.leaderboard(leaderboard_table(results, positive_class)))
+    return str(_template(MACROS).module.leaderboard(leaderboard_table(results)))
 
 
 def reading_lines(results: Results) -> list[str]:
@@ -184,6 +185,15 @@ def ensemble_rows(results: Results) -> list[dict]:
             for variant in results.order if variant in means.index]
 
 
+def class_rows(results: Results) -> dict:
+    """The best variant's precision, recall and F1 per class (``Results.per_class``), by name."""
+    table = results.per_class() if len(results.order) else pd.DataFrame()
+    return {"variant": results.best if len(results.order) else "",
+            "rows": [{"name": row["class"], "documents": f"{row['documents']:,.0f}" if row["documents"] == int(row["documents"])
+                      else f"{row['documents']:,.1f}", "precision": _fmt(row["precision"]), "recall": _fmt(row["recall"]),
+                      "f1": _fmt(row["f1"])} for _, row in table.iterrows()]}
+
+
 def dataset_section(results: Results, figures: Mapping[str, Path], settings: Mapping[str, Any],
                     metadata: pd.DataFrame) -> dict:
     """What the template shows for one dataset."""
@@ -205,7 +215,8 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
         "seeds": sorted(results.finals["seed"].unique().tolist()),
         "splits": sorted(results.finals["split"].unique().tolist()) if "split" in results.finals else [],
         "sizes": sizes,
-        "leaderboard": leaderboard_table(results, settings["datasets"][results.dataset].get("positive_class")),
+        "leaderboard": leaderboard_table(results),
+        "classes": class_rows(results),
         "figures": [{"name": name, "title": title, "data": base64.b64encode(read_png(figures[name])).decode()}
                     for name, title in FIGURE_TITLES.items() if name in figures],
         "readings": reading_lines(results),
@@ -246,8 +257,10 @@ def render(
     )
 
 
-def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | Path = ".") -> dict[str, str]:
-    """Where the numbers came from: code, packages, data, config, machine and time."""
+def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | Path = ".",
+               metas: Mapping[str, Mapping] | None = None) -> dict[str, str]:
+    """Where the numbers came from: code, packages, data (each dataset's files and their sha256, from
+    ``metas``: the padded data's facts), config, machine and time."""
 
     commit = checkout_commit(repo)
     versions = []
@@ -264,7 +277,8 @@ def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | 
         "git commit": commit or "not a git checkout",
         "packages (report)": "; ".join(versions),
         "packages (training)": f"TensorFlow {distinct('tensorflow')}, Keras {distinct('keras')}, numpy {distinct('numpy')}",
-        "data sha256": "; ".join(f"{k}: {v['sha256']}" for k, v in sorted(settings["datasets"].items())),
+        "data sha256": "; ".join(f"{name} {part}: {source['sha256']}" for name, meta in sorted((metas or {}).items())
+                                 for part, source in sorted(meta["sources"].items())) or "n/a",
         "config hash": "sha256 " + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
         "training device": distinct("device"),
         "engines (XLA)": ", ".join(sorted({f"{engine} ({'XLA' if xla else 'no XLA'})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from rnnbench.aggregate import final_values
@@ -26,6 +27,39 @@ class Results:
     grid: list[str] | None = None  # the variants of the sweeps' grids (None: every variant)
     ensembles: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of ensembles.csv
     mcnemar: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of mcnemar.csv
+    classes: list[str] = field(default_factory=list)  # class names in id order (the padded data's facts)
+
+    def class_name(self, label: int) -> str:
+        return self.classes[label] if 0 <= label < len(self.classes) else str(label)
+
+    @property
+    def positive_class(self) -> str | None:
+        """A binary dataset's positive class (id 1), whose precision, recall and F1 the runs hold."""
+        return self.class_name(1) if len(self.classes) == 2 else None
+
+    def per_class(self, variant: str | None = None) -> pd.DataFrame:
+        """Precision, recall and F1 of each class for one variant (default the best), means over its
+        runs, with the class's test documents (a mean over splits); most frequent class first. A class
+        never predicted has precision 0; recall and F1 are left out of the mean for a run whose test
+        split lacks the class."""
+        variant = self.best if variant is None else variant
+        cells = self.confusion[self.confusion["variant"] == variant]
+        rows = []
+        for _, run in cells.groupby(["split", "seed"], sort=True):
+            true = run.groupby("true")["count"].sum()
+            predicted = run.groupby("predicted")["count"].sum()
+            hits = run[run["true"] == run["predicted"]].set_index("true")["count"]
+            for label in range(len(self.classes) or int(max(run["true"].max(), run["predicted"].max())) + 1):
+                support, guessed, tp = true.get(label, 0), predicted.get(label, 0), hits.get(label, 0)
+                precision = tp / guessed if guessed else 0.0
+                recall = tp / support if support else np.nan
+                f1 = 2 * precision * recall / (precision + recall) if support and precision + recall else (0.0 if support else np.nan)
+                rows.append({"label": label, "documents": support, "precision": precision, "recall": recall, "f1": f1})
+        if not rows:
+            return pd.DataFrame(columns=["class", "documents", "precision", "recall", "f1"])
+        table = pd.DataFrame(rows).groupby("label", sort=True).mean().reset_index()
+        table.insert(0, "class", table["label"].map(self.class_name))
+        return table.drop(columns="label").sort_values("documents", ascending=False, kind="stable").reset_index(drop=True)
 
     @property
     def swept(self) -> pd.DataFrame:
@@ -64,10 +98,12 @@ def select(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return frame[frame["dataset"] == dataset].reset_index(drop=True)
 
 
-def load_results(files, dataset: str, settings: Mapping[str, Any]) -> Results:
+def load_results(files, dataset: str, settings: Mapping[str, Any], classes: list[str] | None = None) -> Results:
     """One dataset's slice of a study's aggregated CSVs; ``files`` has runs, summary, pairwise,
-    confusion, ensembles and mcnemar; ``settings`` is the study's report slice."""
+    confusion, ensembles and mcnemar; ``settings`` is the study's report slice; ``classes``: the
+    dataset's class names (``rnnbench.data.load_meta``)."""
     return Results(
+        classes=list(classes or []),
         dataset=dataset,
         runs=select(read_csv(files.runs), dataset),
         summary=select(read_csv(files.summary), dataset),

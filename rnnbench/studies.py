@@ -115,11 +115,12 @@ def study_seeds(config: Mapping[str, Any], study: str) -> list[int]:
 
 
 def default_split(config: Mapping[str, Any], dataset: str) -> int:
-    """The dataset's own split: its ``split_seed``, else its loader's (Reuters: Keras's 113)."""
-    from rnnbench.data import SPLIT_SEEDS
+    """The dataset's own split: its split seed (``rnnbench.data.split_seed``; Reuters: Keras's 113), or 0
+    where the dataset's split is fixed."""
+    from rnnbench.data import split_seed
 
-    entry = config["datasets"][dataset]
-    return int(entry.get("split_seed", SPLIT_SEEDS[entry["loader"]]))
+    seed = split_seed(config["datasets"][dataset])
+    return 0 if seed is None else seed
 
 
 def study_splits(config: Mapping[str, Any], study: str, dataset: str) -> list[int]:

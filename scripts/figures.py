@@ -6,12 +6,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.figures import FIGURES, SWEEP_FIGURES, nothing_scored, save
+from rnnbench.data import load_meta
 from rnnbench.jobs import log_to
 from rnnbench.results import load_results
 
 log_to(snakemake.log[0])
 
-results = load_results(snakemake.input, snakemake.wildcards.dataset, json.loads(snakemake.params.settings))
+dataset = snakemake.wildcards.dataset
+classes = load_meta(snakemake.input[f"{dataset}_meta"])["class_names"]
+results = load_results(snakemake.input, dataset, json.loads(snakemake.params.settings), classes)
 drawings = SWEEP_FIGURES if snakemake.params.sweep else FIGURES
 if not results.finals["test_accuracy"].notna().any():  # every run diverged
     drawings = dict.fromkeys(drawings, nothing_scored)

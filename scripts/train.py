@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
 from rnnbench.config import TrainSettings, check_rows
-from rnnbench.data import load_padded
+from rnnbench.data import load_meta, load_padded
 from rnnbench.engines import to_keras
 from rnnbench.guard import SnakemakeWatch, hold_run
 from rnnbench.io import atomic_path, write_csv, write_json, write_npy
@@ -46,7 +46,8 @@ with hold_run(run_dir):
     write_csv(history, snakemake.output.history)
     commit = checkout_commit(Path(snakemake.scriptdir).parent)
     write_json(
-        dict(metadata, spec=json.loads(snakemake.params.spec), split=snakemake.params.split, commit=commit),
+        dict(metadata, spec=json.loads(snakemake.params.spec), split=snakemake.params.split, commit=commit,
+             data=load_meta(snakemake.input.meta)["sources"]),
         snakemake.output.metadata,
     )
 exit_now()  # skips the teardown of TensorFlow's modules

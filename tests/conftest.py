@@ -191,8 +191,9 @@ def synthetic_sms(path: Path, messages: int = 200, spam_share: float = 0.15, see
 
 def tiny_sms_dataset(sha256: str) -> dict:
     return {
-        "loader": "sms_spam", "filename": "SMSSpamCollection", "member": "SMSSpamCollection",
-        "url": "http://127.0.0.1:9/unreachable/sms.zip", "sha256": sha256, "num_words": 50,
+        "loader": "table", "filename": "SMSSpamCollection", "member": "SMSSpamCollection",
+        "url": "http://127.0.0.1:9/unreachable/sms.zip", "sha256": sha256, "format": "tsv",
+        "columns": ["label", "text"], "text": "text", "label": "label", "num_words": 50,
         "maxlen_quantile": 0.95, "test_fraction": 0.2, "split_seed": 0, "positive_class": "spam",
         "embedding_dim": 8, "padding": "post",
     }
@@ -217,21 +218,63 @@ def tiny_studies_config(reuters_sha256: str, sms_sha256: str) -> dict:
     return config
 
 
+def topics(rows: int = 200, classes: int = 4, seed: int = 0):
+    """A DataFrame of (subject, body, topic) rows: each topic has its own words, so a model can learn it."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = [f"topic{c:02d}" for c in range(classes)]
+    records = []
+    for row in range(rows):
+        c = row % classes
+        words = rng.choice([f"w{c}x{i}" for i in range(6)] + ["the", "and"], size=int(rng.integers(3, 12)))
+        records.append({"subject": f"Note {row}", "body": " ".join(words), "topic": names[c]})
+    return pd.DataFrame(records)
+
+
+def user_tables(root: Path) -> dict:
+    """A user's own labelled text under root/user/, in the four table formats, and the dataset entries
+    (YAML only) that bring them in: a 12-class CSV of two text columns, a binary TSV with a positive
+    class, a JSON Lines file with a split column, and a Parquet file with integer labels."""
+    folder = root / "user"
+    folder.mkdir()
+    common = {"loader": "table", "num_words": 60, "maxlen": 12, "embedding_dim": 8}
+    frame = topics(rows=240, classes=12)
+    frame.to_csv(folder / "tickets.csv", index=False)
+    binary = topics(rows=120, classes=2, seed=1).replace({"topic00": "urgent", "topic01": "routine"})
+    binary.to_csv(folder / "triage.tsv", sep="\t", index=False)
+    split = topics(rows=120, classes=3, seed=2)
+    split["part"] = np.where(np.arange(len(split)) % 5 == 0, "test", "train")
+    split.to_json(folder / "notes.jsonl", orient="records", lines=True)
+    numbered = topics(rows=120, classes=3, seed=3)
+    numbered["topic"] = numbered["topic"].map({"topic00": 7, "topic01": 11, "topic02": 30})
+    numbered.to_parquet(folder / "codes.parquet", index=False)
+    return {
+        "tickets": {**common, "path": "user/tickets.csv", "text": ["subject", "body"], "label": "topic"},
+        "triage": {**common, "path": "user/triage.tsv", "text": "body", "label": "topic", "positive_class": "urgent"},
+        "notes": {**common, "path": "user/notes.jsonl", "text": "body", "label": "topic", "split_column": "part"},
+        "codes": {**{k: v for k, v in common.items() if k != "maxlen"}, "path": "user/codes.parquet", "text": "body",
+                  "label": "topic", "maxlen_quantile": 0.9},
+    }
+
+
 def make_tiny_studies_workflow(directory: Path) -> Workflow:
     workflow = make_workflow(directory)
     datasets = workflow.keras_home / "datasets"
-    workflow.write_config(
-        tiny_studies_config(synthetic_reuters(datasets / "reuters.npz"), synthetic_sms(datasets / "SMSSpamCollection"))
-    )
+    config = tiny_studies_config(synthetic_reuters(datasets / "reuters.npz"), synthetic_sms(datasets / "SMSSpamCollection"))
+    tables = user_tables(workflow.root)
+    config["datasets"].update(tables)
+    config["studies"]["tables"] = {"datasets": sorted(tables), "variants": ["bow_mlp"], "seeds": [0]}
+    workflow.write_config(config)
     return workflow
 
 
 @pytest.fixture(scope="session")
 def finished_studies(tmp_path_factory) -> Workflow:
-    """Four tiny studies (named variants with a baseline, a 2x2 sweep, SMS, two data splits) built in one
-    invocation."""
+    """Five tiny studies (named variants with a baseline, a 2x2 sweep, SMS, two data splits, a user's
+    own tables in four formats) built in one invocation."""
     workflow = make_tiny_studies_workflow(tmp_path_factory.mktemp("studies"))
     result = workflow.run("--cores", "2", "reports/summary.html", "reports/capacity.html", "reports/sms_spam.html",
-                          "reports/robustness.html")
+                          "reports/robustness.html", "reports/tables.html")
     workflow.log = result.stdout + result.stderr
     return workflow

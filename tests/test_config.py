@@ -123,7 +123,17 @@ def test_train_slice_ignores_key_order_defaults_and_other_variants(config):
         (lambda c: c["sweeps"]["capacity"]["grid"].update(colour=["red"]), r"sweeps\.capacity\.grid: unknown key\(s\) 'colour'"),
         (lambda c: c["sweeps"]["capacity"]["base"].update(layers=2), r"sweeps\.capacity: layers both in base and in grid"),
         (lambda c: c["variants"].update(lstm_again=dict(c["variants"]["lstm"])), r"variants\.lstm_again: the same spec as variants\.lstm"),
-        (lambda c: c["datasets"]["sms_spam"].pop("positive_class"), r"datasets\.sms_spam: 'positive_class' is a required property"),
+        (lambda c: c["datasets"]["sms_spam"].pop("label"), r"datasets\.sms_spam: 'label' is required by loader 'table'"),
+        (lambda c: c["datasets"]["reuters"].update(text="body"),
+         r"datasets\.reuters\.text: not a field of loader 'reuters' \(its fields: .*\)"),
+        (lambda c: c["datasets"]["sms_spam"].update(path="sms.tsv"), r"datasets\.sms_spam: give exactly one of path, url \(got path, url\)"),
+        (lambda c: c["datasets"]["sms_spam"].update(maxlen=40), r"give exactly one of maxlen, maxlen_quantile"),
+        (lambda c: c["datasets"]["sms_spam"].pop("sha256"), r"datasets\.sms_spam: 'sha256' is required with url"),
+        (lambda c: c["datasets"]["sms_spam"].update(split_column="part"),
+         r"datasets\.sms_spam\.split_seed: only for a stratified split, and split_column gives the split"),
+        (lambda c: c["datasets"].update(mine={"loader": "table", "path": "t.csv", "filename": "t.csv", "text": "t",
+                                              "label": "l", "maxlen": 9, "num_words": 9, "embedding_dim": 4}),
+         r"datasets\.mine\.filename: only with url"),
     ],
 )
 def test_bad_studies_and_sweeps_are_named(config, edit, expected):
@@ -133,16 +143,19 @@ def test_bad_studies_and_sweeps_are_named(config, edit, expected):
     assert canonical({"b": 1, "a": 2}) == '{"a":2,"b":1}'
 
 
-def test_splits_of_a_loader_with_one_fixed_split_are_refused(config):
-    """Both shipped loaders take a split seed; a loader that does not is named, with the study."""
+def test_splits_of_a_dataset_with_one_fixed_split_are_refused(config):
+    """A table with a split column (or a test file) has one split; a study asking it for others is
+    named, with the dataset; Reuters and a stratified table take a split seed."""
     from rnnbench.config import split_problems
 
     assert split_problems(config) == []
-    fixed = {"reuters": 113}  # as if sms_spam's loader had one fixed split
-    assert split_problems(config, fixed) == []  # no study asks sms_spam for splits
     config["studies"]["sms_spam"]["splits"] = [0, 1]
-    (problem,) = split_problems(config, fixed)
-    assert problem.startswith("studies.sms_spam.splits = [0, 1]: dataset 'sms_spam' (loader 'sms_spam') has one fixed split")
+    assert split_problems(config) == []
+    config["datasets"]["sms_spam"] = {key: value for key, value in config["datasets"]["sms_spam"].items()
+                                      if key not in ("split_seed", "test_fraction")}
+    config["datasets"]["sms_spam"]["split_column"] = "part"
+    (problem,) = split_problems(config)
+    assert problem.startswith("studies.sms_spam.splits = [0, 1]: dataset 'sms_spam' has one fixed split (its split_column)")
     config["datasets"]["reuters-split2"] = config["datasets"]["reuters"]
     with pytest.raises(ConfigError, match=r"datasets\.reuters-split2: a name ending in -split<number> is kept"):
         validate_config(config, SCHEMA)

@@ -159,49 +159,6 @@ def test_offline_without_cache_says_how_to_place_the_file(cache, tmp_path):
     assert f"no cached file at {cache / 'reuters.npz'}" in str(error.value)
 
 
-def test_sms_loader_split_sizes_stratification_and_no_vocabulary_leak(tmp_path):
-    from tests.conftest import synthetic_sms
-
-    path = tmp_path / "SMSSpamCollection"
-    sha256 = synthetic_sms(path, messages=200, spam_share=0.15)
-    arrays = data.prepare_sms_spam(path, sha256, num_words=100, maxlen_quantile=0.95, padding="post",
-                                   test_fraction=0.2, split_seed=0, positive_class="spam")
-    assert (len(arrays["y_train"]), len(arrays["y_test"])) == (160, 40)
-    assert (arrays["y_train"].sum(), arrays["y_test"].sum()) == (24, 6), "15% spam in both splits"
-    assert arrays["class_names"].tolist() == ["ham", "spam"]
-    assert arrays["x_train"].shape[1] == arrays["x_test"].shape[1] >= 2
-    # same seed, same split; another seed, another split
-    again = data.prepare_sms_spam(path, sha256, 100, 0.95, "post", 0.2, 0, "spam")
-    assert np.array_equal(again["x_test"], arrays["x_test"])
-    other = data.prepare_sms_spam(path, sha256, 100, 0.95, "post", 0.2, 1, "spam")
-    assert not np.array_equal(other["y_test"], arrays["y_test"]) or not np.array_equal(other["x_test"], arrays["x_test"])
-
-
-def test_sms_vocabulary_is_fitted_on_the_training_split_only(tmp_path):
-    from tests.conftest import synthetic_sms
-
-    path = tmp_path / "SMSSpamCollection"
-    synthetic_sms(path, messages=200)
-    lines = path.read_text().splitlines()
-    train, test = data.stratified_split([int(line.startswith("spam")) for line in lines], 0.2, 0)
-    # a word that occurs only in test messages must be out of vocabulary (id 1), never learned
-    held_out = set(test.tolist())
-    lines = [line.replace("\t", "\tzzztestonly ", 1) if index in held_out else line for index, line in enumerate(lines)]
-    path.write_text("\n".join(lines) + "\n")
-    sha256 = data.sha256sum(path)
-    arrays = data.prepare_sms_spam(path, sha256, 100, 1.0, "post", 0.2, 0, "spam")
-    assert "zzztestonly" not in arrays["vocabulary"].tolist()
-    assert (arrays["x_test"] == 1).any(axis=1).all(), "every test message holds the unknown word"
-    assert not (arrays["x_train"] == 1).any()
-
-
-def test_sms_file_with_a_bad_line_is_named(tmp_path):
-    path = tmp_path / "SMSSpamCollection"
-    path.write_text("ham\tfine\nno tab on this line\n")
-    with pytest.raises(data.DataError, match=r"line 2: expected 'label<TAB>text'"):
-        data.load_sms_spam(path, data.sha256sum(path))
-
-
 def test_fetch_takes_the_member_out_of_a_zip_url(tmp_path, monkeypatch):
     import zipfile
 
@@ -219,24 +176,6 @@ def test_fetch_takes_the_member_out_of_a_zip_url(tmp_path, monkeypatch):
     assert origin.endswith("(member SMSSpamCollection)") and data.sha256sum(out) == sha256
     with pytest.raises(data.DataError, match="not a zip archive holding 'nope'"):
         data.fetch("SMSSpamCollection", archive.as_uri(), sha256, tmp_path / "x", member="nope")
-
-
-def test_real_sms_spam_collection(tmp_path):
-    from tests.conftest import shared_data_dir
-
-    path = shared_data_dir() / "sms_spam_collection" / "SMSSpamCollection"
-    if not path.is_file():
-        if os.environ.get("RNNBENCH_REQUIRE_DATA") == "1":
-            pytest.fail(f"{path} is missing and RNNBENCH_REQUIRE_DATA=1")
-        pytest.skip(f"{path} not present")
-    config = yaml.safe_load((REPO / "config.yaml").read_text())["datasets"]["sms_spam"]
-    labels, texts = data.load_sms_spam(path, config["sha256"])
-    assert (len(labels), labels.count("spam")) == (5574, 747)
-    arrays = data.prepare(config["loader"], path, config["sha256"], config)
-    # stratified: round(747 * 0.2) = 149 spam and round(4827 * 0.2) = 965 ham in the test split
-    assert (len(arrays["y_train"]), len(arrays["y_test"])) == (4460, 1114)
-    assert (arrays["y_test"].sum(), arrays["y_train"].sum()) == (149, 598)
-    assert arrays["x_train"].shape[1] == 32, "the 95th percentile of training messages' token counts"
 
 
 def test_a_maxlen_that_keeps_no_document_is_refused_by_name(tmp_path):

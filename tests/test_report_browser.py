@@ -81,3 +81,33 @@ def test_split_tables_render_within_the_page(browser, finished_studies):
         assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, selector
     reading = page.locator("table.documents tr").nth(1).inner_text()
     assert "on every split" in reading or "not told apart" in reading
+
+
+def test_a_users_tables_show_their_class_names_and_per_class_scores(browser, finished_studies):
+    """The tables study (a user's CSV, TSV, JSON Lines and Parquet files, brought in by YAML only): each
+    dataset's section shows its per-class table with the class names, the binary one its positive class."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((finished_studies.root / "reports" / "tables.html").as_uri(), wait_until="load")
+    tables = page.locator("table.per-class")
+    assert tables.count() == 4 and errors == []
+
+    def names(index):
+        return sorted(tables.nth(index).locator("td.name").all_inner_texts())
+
+    sections = page.locator("h2").all_inner_texts()
+    order = [name for name in sections if name in ("codes", "notes", "tickets", "triage")]
+    assert order == ["codes", "notes", "tickets", "triage"]
+    assert names(0) == ["11", "30", "7"]
+    assert names(1) == ["topic00", "topic01", "topic02"]
+    assert names(2) == [f"topic{c:02d}" for c in range(12)]
+    assert names(3) == ["routine", "urgent"]
+    assert tables.nth(3).is_visible()
+    for index in range(4):
+        cells = tables.nth(index).locator("tr").nth(1).locator("td").all_inner_texts()
+        assert len(cells) == 5 and all(cell != "" for cell in cells)
+        assert 0.0 <= float(cells[2]) <= 1.0  # precision
+    assert "urgent precision" in page.locator("table.leaderboard").nth(3).inner_text()
+    images = page.eval_on_selector_all("img[alt^='Confusion']", "els => els.map(e => e.naturalWidth)")
+    assert len(images) == 4 and min(images) > 100

@@ -258,3 +258,25 @@ def test_one_jobs_script_runs_alone_with_the_snakemake_object_it_would_get(copy)
                             cwd=copy.root, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (run / "metrics.json").read_text() == expected
+
+
+def test_a_users_table_and_its_study_added_plan_only_that_studys_jobs(copy):
+    """On the finished default study: a user's CSV added by YAML, with a study of its own, plans its
+    pad, its runs and its study's tables and report; nothing of the finished study."""
+    from collections import Counter
+
+    from tests.conftest import user_tables
+
+    tickets = user_tables(copy.root)["tickets"]
+
+    def add(config):
+        config["datasets"]["tickets"] = tickets
+        config["studies"] = {"summary": {"datasets": ["reuters"], "variants": list(TINY_VARIANTS)},
+                             "tickets": {"datasets": ["tickets"], "variants": list(TINY_VARIANTS)}}
+    edit_config(copy, add)
+    assert planned_jobs(copy) == set(), "the default target is the finished study, untouched"
+    out = copy.run("-n", "reports/summary.html", "reports/tickets.html").stdout
+    rules = Counter(re.findall(r"^(?:local)?rule (\w+):", out, re.MULTILINE))
+    assert rules == {"pad": 1, "train": 4, "evaluate": 4, "aggregate": 1, "compare": 1, "documents": 1, "figures": 1,
+                     "report": 1}, out
+    assert "dataset=reuters" not in out

@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
+from rnnbench import data as rnnbench_data
 from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
 
@@ -22,6 +23,8 @@ except rnnbench_config.ConfigError as error:
 
 
 STUDIES = sorted(rnnbench_studies.studies(config))
+# What a plain `snakemake` builds: the summary study, or every study of a config without one.
+DEFAULT_STUDIES = ["summary"] if "summary" in STUDIES else STUDIES
 # Run name -> spec over every study: a run's folder is its spec's name, so studies share runs.
 RUN_SPECS = rnnbench_studies.run_specs(config)
 DATASETS = sorted(config["datasets"])
@@ -41,6 +44,8 @@ wildcard_constraints:
 
 # {split} is empty for a dataset's own split, so its runs keep their folders, and -split<seed> otherwise.
 PADDED = "data/padded/{dataset}{split}.npz"
+# Beside it: class names, vocabulary and source digests (rnnbench.data.save_meta).
+PADDED_META = "data/padded/{dataset}{split}.json"
 RUN_DIR = "results/runs/{dataset}{split}/{run}/seed{seed}"
 STUDY_DIR = "results/studies/{study}"
 # A run's files, as the train and evaluate rules write them.
@@ -53,12 +58,20 @@ RUN_FILES = (
 )
 
 
-def code(script):
+def code(script, modules=()):
     """A rule's code param: the digest of what the rnnbench modules that scripts/<script>.py imports
-    compute (rnnbench.provenance). An edit to that code reruns the rule; a comment does not.
+    (and ``modules``, reached by name) compute (rnnbench.provenance). An edit to that code reruns the
+    rule; a comment does not.
     """
     path = os.path.join(workflow.basedir, "scripts", f"{script}.py")
-    return rnnbench_provenance.code_digest(path, workflow.basedir)
+    return rnnbench_provenance.code_digest(path, workflow.basedir, modules)
+
+
+def pad_code(wildcards):
+    """The pad rule's code: its script's and its dataset kind's module, so that an edit to one kind
+    reruns only its own datasets."""
+    loader = config["datasets"][wildcards.dataset]["loader"]
+    return code("pad", [rnnbench_data.LOADERS[loader]])
 
 
 def study_runs(study):
@@ -150,11 +163,36 @@ def download_source(wildcards):
 
 
 def dataset_sha256(wildcards):
-    return config["datasets"][wildcards.dataset]["sha256"]
+    return config["datasets"][wildcards.dataset].get("sha256")
 
 
-def raw_file(wildcards):
-    return f"data/raw/{wildcards.dataset}/{config['datasets'][wildcards.dataset]['filename']}"
+def dataset_files(wildcards):
+    """The dataset's files as its loader reads them: ``table`` (a local path, or the download's
+    verified copy) and, for a table with a test file, ``test``."""
+    entry = config["datasets"][wildcards.dataset]
+    files = {
+        "table": entry.get("path")
+        or f"data/raw/{wildcards.dataset}/{entry['filename']}"
+    }
+    if "test_path" in entry:
+        files["test"] = entry["test_path"]
+    return files
+
+
+def dataset_meta(wildcards):
+    """Input function: the padded data's facts (``PADDED_META``: class names, sources) of each of
+    the study's datasets (of the job's dataset, where it has one), named "{dataset}_meta"; a
+    dataset's splits share its classes, so its first split's file stands for all."""
+    first = {}
+    for d, split in study_splits(wildcards.study):
+        first.setdefault(d, split)
+    return {
+        f"{d}_meta": PADDED_META.format(
+            dataset=d, split=rnnbench_studies.split_tag(config, d, split)
+        )
+        for d, split in first.items()
+        if d == wildcards.get("dataset", d)
+    }
 
 
 def study_settings(wildcards):

@@ -1,9 +1,10 @@
 rule pad:
     """The dataset's loader (the only dataset-specific step), then padding; a pickle-free npz."""
     input:
-        raw_file,
+        unpack(dataset_files),
     output:
-        PADDED,
+        data=PADDED,
+        meta=PADDED_META,
     log:
         "logs/pad/{dataset}{split}.log",
     conda:
@@ -12,6 +13,6 @@ rule pad:
         loader=lambda wildcards: config["datasets"][wildcards.dataset]["loader"],
         spec=pad_spec,
         sha256=dataset_sha256,
-        code=code("pad"),
+        code=pad_code,
     script:
         "../../scripts/pad.py"

@@ -1,6 +1,7 @@
 rule figures:
     """One dataset's report figures for one study, each its own file (and an entry of snakemake --report)."""
     input:
+        unpack(dataset_meta),
         **study_tables(),
     output:
         accuracy=report(
@@ -54,6 +55,7 @@ rule figures:
 rule sweep_figures:
     """A sweep study's figures: the marginal effect of each swept field, and their ANOVA ranking."""
     input:
+        unpack(dataset_meta),
         **study_tables(),
     output:
         marginals=report(
@@ -84,6 +86,7 @@ rule report:
     """A study's self-contained HTML report."""
     input:
         unpack(figure_files),
+        unpack(dataset_meta),
         **study_tables(),
         metadata=f"{STUDY_DIR}/run_metadata.csv",
         # What the tables were computed from: a report moved aside after a failure (set_aside_stale_reports)

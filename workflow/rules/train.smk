@@ -2,6 +2,7 @@ rule train:
     """One run: the model of one spec (the run name) trained under one seed, and its test-set probabilities."""
     input:
         data=PADDED,
+        meta=PADDED_META,
     output:
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.keras",
