@@ -137,7 +137,8 @@ def texts_of(path, frame, columns: Sequence[str]) -> list[str]:
             parts.append(value)
         text = " ".join(parts)
         if not text.strip():
-            raise DataError(f"{path}, row {row}, column {', '.join(map(repr, columns))}: empty text")
+            where = f"column {columns[0]!r}" if len(columns) == 1 else f"columns {', '.join(map(repr, columns))}"
+            raise DataError(f"{path}, row {row}, {where}: empty text")
         texts.append(text)
     return texts
 

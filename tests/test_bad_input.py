@@ -214,3 +214,28 @@ def test_sigkill_during_a_write_leaves_a_whole_file(tmp_path, delay):
     if target.exists():
         text = target.read_text()
         assert len(text) == 20_000_000 and len(set(text)) == 1, "a half-written file was left"
+
+
+@pytest.mark.slow
+def test_a_bad_row_of_a_users_table_stops_its_pad_job_with_one_line_and_nothing_written(tiny_workflow):
+    """The pad job names file, row and column on the console; no padded file, no training job starts."""
+    import yaml
+
+    from tests.conftest import user_tables
+
+    tickets = user_tables(tiny_workflow.root)["tickets"]
+    path = tiny_workflow.root / "user" / "tickets.csv"
+    lines = path.read_text().splitlines()
+    lines[5] = ",,topic04"  # data row 5: subject and body both empty
+    path.write_text("\n".join(lines) + "\n")
+    config = yaml.safe_load((tiny_workflow.root / "config.yaml").read_text())
+    config["datasets"]["tickets"] = tickets
+    config["studies"] = {"tickets": {"datasets": ["tickets"], "variants": ["lstm"]}}
+    tiny_workflow.write_config(config)
+    result = tiny_workflow.run("--cores", "1", "reports/tickets.html", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert ("rnnbench: datasets.tickets: user/tickets.csv, row 5, columns 'subject', 'body': empty text"
+            in output), output[-3000:]
+    assert not list((tiny_workflow.root / "data" / "padded").glob("tickets*"))
+    assert "rule train:" not in output
