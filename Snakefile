@@ -4,7 +4,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# Found beside this file, wherever Snakemake runs (-s, --directory); a module reads it in common.smk.
+configfile: f"{workflow.basedir}/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -165,6 +166,17 @@ def duplicate_keys(path: str | Path) -> list[str]:
     with open(path) as handle:
         walk(yaml.compose(handle, Loader=yaml.SafeLoader), ())
     return problems
+
+
+def with_defaults(config: Mapping[str, Any], defaults_path: str | Path) -> dict:
+    """``config`` merged over the config file at ``defaults_path``, key by key at every depth, as
+    Snakemake merges a ``--configfile`` over the workflow's own."""
+    from snakemake.utils import update_config
+
+    with open(defaults_path) as handle:
+        merged = yaml.safe_load(handle)
+    update_config(merged, copy.deepcopy(dict(config)))
+    return merged
 
 
 def check_config_files(paths) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,30 +71,36 @@ def exit_now(status: int = 0):
     os._exit(status)
 
 
-def mock_snakemake(rule: str, root=None, **wildcards):
+def mock_snakemake(rule: str, root=None, config: Mapping[str, Any] | None = None, configfiles=(), into=None,
+                   **wildcards):
     """(the ``snakemake`` object of one job of ``rule`` with these wildcards, the script it runs),
-    from the workflow in ``root`` (default: this checkout) and its config.yaml; paths are absolute.
+    from the workflow in ``root`` (default: this checkout) and its config.yaml, with ``configfiles``
+    over it and ``config`` over those (``snakemake --configfile``, ``--config``); paths are absolute,
+    outputs and logs under ``into`` (default ``root``).
     A ``split`` wildcard left out is the dataset's own split (empty). Uses two private parts of
     Snakemake's API (``WorkflowApi._workflow``, ``Workflow.dag_settings``)."""
     import snakemake.jobs
     from snakemake.api import SnakemakeApi
     from snakemake.dag import DAG
     from snakemake.iocontainers import Snakemake
-    from snakemake.settings.types import DAGSettings, OutputSettings, ResourceSettings
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
 
     root = Path(root or ROOT).resolve()
     previous = os.getcwd()
     try:
         with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-            workflow = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=root / "Snakefile",
-                                    workdir=root)._workflow
+            settings = ConfigSettings(config=dict(config or {}), configfiles=[Path(f).resolve() for f in configfiles])
+            workflow = api.workflow(resource_settings=ResourceSettings(cores=1), config_settings=settings,
+                                    snakefile=root / "Snakefile", workdir=root)._workflow
             workflow.dag_settings = DAGSettings()
             job_rule = workflow.get_rule(rule)
             if "split" in job_rule.wildcard_names:
                 wildcards = {"split": "", **wildcards}
             job = snakemake.jobs.Job(job_rule, DAG(workflow, rules=[job_rule]), wildcards)
             script = (Path(job_rule.basedir) / job_rule.script).resolve()
-            files = [[str(root / path) for path in group] for group in (job.input, job.output, job.log)]
+            written = Path(into).resolve() if into else root
+            files = [[str(base / path) for path in group]
+                     for base, group in ((root, job.input), (written, job.output), (written, job.log))]
             for group, paths in zip((job.input, job.output, job.log), files):
                 for index, path in enumerate(paths):
                     group[index] = path
@@ -112,8 +119,22 @@ def main(argv=None) -> None:
                                      description="Run one job's script alone, as Snakemake would run it.")
     parser.add_argument("rule", help="a rule with a script: train, evaluate, aggregate, …")
     parser.add_argument("wildcards", nargs="*", help="name=value, e.g. dataset=reuters run=lstm-l1-u32-orth-d0-rd0 seed=0 (split=-split1 for split 1)")
+    parser.add_argument("--configfile", nargs="+", default=[], metavar="FILE",
+                        help="config files over config.yaml, as snakemake --configfile")
+    parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="config overrides, as snakemake --config (epochs=1 to debug a training job quickly)")
+    parser.add_argument("--into", metavar="DIR", help="write the job's outputs and log under DIR (inputs are the workflow's)")
     args = parser.parse_args(argv)
-    job, script = mock_snakemake(args.rule, **dict(item.split("=", 1) for item in args.wildcards))
+    from snakemake.cli import parse_config
+
+    config = parse_config(args.config) if args.config else {}
+    job, script = mock_snakemake(args.rule, config=config, configfiles=args.configfile, into=args.into,
+                                 **dict(item.split("=", 1) for item in args.wildcards))
+    finished = [path for path in job.output if Path(path).exists()]
+    if (config or args.configfile) and not args.into and finished:
+        parser.error(f"with config overrides this job would overwrite {len(finished)} output(s) of the workflow "
+                     f"({finished[0]}, …), which Snakemake would then take as current: pass --into DIR to write "
+                     "its outputs and log under DIR instead")
     for path in [*job.output, *job.log]:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     runpy.run_path(str(script), init_globals={"snakemake": job}, run_name="__main__")

@@ -280,3 +280,27 @@ def test_a_users_table_and_its_study_added_plan_only_that_studys_jobs(copy):
     assert rules == {"pad": 1, "train": 4, "evaluate": 4, "aggregate": 1, "compare": 1, "documents": 1, "figures": 1,
                      "report": 1}, out
     assert "dataset=reuters" not in out
+
+
+def test_one_job_runs_alone_with_config_overrides_into_a_folder_of_its_own(copy):
+    """``python -m rnnbench.jobs train … --config epochs=2 --into DIR``: the job's outputs and log go under
+    DIR, trained for 2 epochs; without ``--into`` it refuses to overwrite the finished run; the
+    workflow's own files are untouched, so nothing is planned."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    run = run_dir(copy.root, TINY_VARIANTS["lstm"], 0)
+    before = (run / "history.csv").read_bytes()
+    command = [sys.executable, "-m", "rnnbench.jobs", "train", "dataset=reuters", f"run={run_name(TINY_VARIANTS['lstm'])}",
+               "seed=0", "--config", "epochs=2"]
+    refused = subprocess.run(command, cwd=copy.root, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "would overwrite 4 output(s)" in refused.stderr and "--into DIR" in refused.stderr
+    done = subprocess.run([*command, "--into", "debug"], cwd=copy.root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    debug_run = copy.root / "debug" / run.relative_to(copy.root)
+    assert pd.read_csv(debug_run / "history.csv")["epoch"].tolist() == [1, 2]
+    assert (copy.root / "debug" / "logs" / "train").is_dir()
+    assert (run / "history.csv").read_bytes() == before
+    assert planned_jobs(copy) == set()

@@ -5,17 +5,30 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 
-sys.path.insert(0, workflow.basedir)  # the rnnbench package, installed or not
+# The checkout this file belongs to, wherever Snakemake runs (-s, --directory, or as a module of
+# another workflow, whose basedir is its own): every file of ours is found from here.
+ROOT = os.path.dirname(os.path.dirname(workflow.current_basedir))
+sys.path.insert(0, ROOT)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
 from rnnbench import data as rnnbench_data
 from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
 
+# As a module of another workflow, Snakemake skips our configfile: the shipped config is then the
+# base, and the config the host hands over is merged over it, key by key.
+SHIPPED_CONFIG = os.path.join(ROOT, "config.yaml")
+CONFIG_FILES = [os.path.abspath(path) for path in workflow.configfiles]
+if os.path.abspath(SHIPPED_CONFIG) not in CONFIG_FILES:
+    given = dict(config)
+    config.clear()
+    config.update(rnnbench_config.with_defaults(given, SHIPPED_CONFIG))
+    CONFIG_FILES.insert(0, SHIPPED_CONFIG)
+
 try:
     rnnbench_config.check_workflow_config(
         config,
-        Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
-        workflow.configfiles,
+        Path(ROOT) / "workflow" / "schemas" / "config.schema.yaml",
+        CONFIG_FILES,
         command_line=workflow.config_settings.config,
     )
 except rnnbench_config.ConfigError as error:
@@ -63,8 +76,8 @@ def code(script, modules=()):
     (and ``modules``, reached by name) compute (rnnbench.provenance). An edit to that code reruns the
     rule; a comment does not.
     """
-    path = os.path.join(workflow.basedir, "scripts", f"{script}.py")
-    return rnnbench_provenance.code_digest(path, workflow.basedir, modules)
+    path = os.path.join(ROOT, "scripts", f"{script}.py")
+    return rnnbench_provenance.code_digest(path, ROOT, modules)
 
 
 def pad_code(wildcards):
