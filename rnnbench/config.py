@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from rnnbench.models import Spec
+from rnnbench.models import Spec, family_problems
 
 
 class ConfigError(ValueError):
@@ -201,14 +201,22 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
             for name in entry.get(key, []):
                 if name not in config.get(known, {}):
                     problems.append(f"studies.{study}.{key}: no {key[:-1]} named {name!r} in {known}")
+    for label, spec in config["variants"].items():
+        problems += family_problems(f"variants.{label}", spec)
     for sweep, entry in config.get("sweeps", {}).items():
-        missing = {"cell", "layers", "units"} - set(entry["base"]) - set(entry["grid"])
-        if missing:
-            problems.append(f"sweeps.{sweep}: {', '.join(sorted(missing))} neither in base nor in grid")
+        cells = entry["grid"].get("cell", [entry["base"].get("cell")])
+        if None in cells:
+            problems.append(f"sweeps.{sweep}: cell neither in base nor in grid")
+        for cell in (c for c in cells if c is not None):
+            fields = {**entry["base"], **{key: values[0] for key, values in entry["grid"].items()}, "cell": cell}
+            problems += [problem.replace(" requires ", " requires, in base or grid, ")
+                         for problem in family_problems(f"sweeps.{sweep}", fields)]
         clash = sorted(set(entry["base"]) & set(entry["grid"]))
         if clash:
             problems.append(f"sweeps.{sweep}: {', '.join(clash)} both in base and in grid")
     problems += split_problems(config)
+    if problems:
+        return problems
     names: dict[str, str] = {}
     for label, spec in config["variants"].items():
         other = names.setdefault(spec_name(spec), label)
@@ -382,7 +390,7 @@ class TrainSettings:
     def from_json(cls, text: str) -> "TrainSettings":
         """The settings a train job got (``to_json``'s text): the variant is already a whole spec."""
         fields = json.loads(text)
-        return cls(**{**fields, "variant": Spec(**fields["variant"])})
+        return cls(**{**fields, "variant": Spec.of(fields["variant"])})
 
 
 def train_slice(config: Mapping[str, Any], dataset: str, spec: Spec | Mapping[str, Any]) -> str:

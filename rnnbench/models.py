@@ -1,15 +1,47 @@
-"""One function builds every model from its spec, so a new variant is a YAML entry."""
+"""A model's spec, and the one function that builds any model from it, so a new variant is a YAML entry.
+
+Each family (the ``cell`` field: recurrent cells, ``bow``, ``cnn``, ``transformer``, ``custom``) is
+built by its own module in ``rnnbench/families/``, imported by name, so an edit to one family reruns
+only its own runs.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-BASELINES = {"bow"}  # non-recurrent reference models, built from the same kind of spec
+BASELINES = {"bow", "cnn", "transformer", "custom"}  # the non-recurrent families
 POOLINGS = ("last", "max", "mean")
 LR_SCHEDULES = ("constant", "cosine")
+
+# cell -> the module that builds it (``build(spec, *, num_words, maxlen, embedding_dim, num_classes,
+# token_product)``).
+FAMILIES = {
+    **{cell: "rnnbench.families.recurrent" for cell in CELLS},
+    "bow": "rnnbench.families.bow",
+    "cnn": "rnnbench.families.cnn",
+    "transformer": "rnnbench.families.transformer",
+    "custom": "rnnbench.families.custom",
+}
+# Families that pool over time by default, and how (``pooling: last`` is a recurrent layer's last state).
+OWN_POOLING = {"cnn": "max", "transformer": "mean"}
+# Fields every family takes: how it is trained.
+TRAINING_FIELDS = {"cell", "learning_rate", "early_stopping", "lr_schedule", "label_smoothing", "engine"}
+# cell -> (the fields it requires, every field it takes); a field of another family is refused by name.
+FAMILY_FIELDS = {
+    **{cell: ({"layers", "units"}, TRAINING_FIELDS | {
+        "layers", "units", "recurrent_initializer", "dropout", "recurrent_dropout", "activation", "bidirectional",
+        "mask_zero", "embedding_dropout", "pooling", "spatial_dropout"}) for cell in CELLS},
+    "bow": ({"layers", "units"}, TRAINING_FIELDS | {"layers", "units", "dropout"}),
+    "cnn": ({"kernel_sizes", "filters"}, TRAINING_FIELDS | {
+        "kernel_sizes", "filters", "dropout", "embedding_dropout", "spatial_dropout", "pooling"}),
+    "transformer": ({"layers", "units", "heads", "ff_dim"}, TRAINING_FIELDS | {
+        "layers", "units", "heads", "ff_dim", "dropout", "mask_zero", "pooling"}),
+    "custom": ({"builder"}, TRAINING_FIELDS | {"builder", "options"}),
+}
 
 
 @dataclass(frozen=True)
@@ -21,8 +53,8 @@ class Spec:
     out, or 1 for 1.0, gives the same spec, so the same name and the same runs."""
 
     cell: str
-    layers: int
-    units: int
+    layers: int = 0
+    units: int = 0
     recurrent_initializer: str = "orthogonal"  # Keras's default
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
@@ -37,6 +69,13 @@ class Spec:
     lr_schedule: str = "constant"  # or cosine: decay to 0 over the run's epochs
     label_smoothing: float = 0.0
     engine: str = "fused"  # how fast the model is computed, not what: rnnbench.engines.ENGINES
+    # The families beyond the notebook's (absent from a spec's dict and name while at their defaults).
+    kernel_sizes: tuple = ()  # cnn: the convolution widths, one bank of filters each
+    filters: int = 0  # cnn: filters per width
+    heads: int = 0  # transformer: attention heads
+    ff_dim: int = 0  # transformer: the feed-forward width
+    builder: str = ""  # custom: "package.module:function"
+    options: str = ""  # custom: the builder's own settings, canonical JSON
 
     @classmethod
     def of(cls, fields: Mapping[str, Any]) -> "Spec":
@@ -47,17 +86,55 @@ class Spec:
         unknown = sorted(set(fields) - set(types))
         if unknown:
             raise ValueError(f"unknown spec field(s) {', '.join(unknown)}")
-        cast = {"int": int, "float": float}
-        return cls(**{key: cast[types[key]](value) if types[key] in cast else value for key, value in fields.items()})
+        cast = {"int": int, "float": float, "tuple": lambda v: tuple(int(x) for x in v),
+                "str": lambda v: json.dumps(v, sort_keys=True, separators=(",", ":")) if isinstance(v, Mapping) else v}
+        fields = {key: cast[types[key]](value) if types[key] in cast else value for key, value in fields.items()}
+        if fields.get("cell") in OWN_POOLING and fields.get("pooling", "last") == "last":
+            fields["pooling"] = OWN_POOLING[fields["cell"]]  # the family's own: one model, one name
+        return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field, but the later families' fields only away from their defaults: a spec of the
+        notebook's kind has the dict (so the name and the runs) it had before they existed."""
+        fields = dataclasses.asdict(self)
+        for key in LATER_FIELDS:
+            if fields[key] == LATER_FIELDS[key]:
+                del fields[key]
+        if "kernel_sizes" in fields:
+            fields["kernel_sizes"] = list(fields["kernel_sizes"])
+        if "options" in fields:
+            fields["options"] = json.loads(fields["options"])
+        return fields
+
+    @property
+    def family(self) -> str:
+        """The module that builds this spec's model (``FAMILIES``)."""
+        return FAMILIES[self.cell]
 
 
 # Every optional spec field and its default.
 SPEC_DEFAULTS: dict[str, Any] = {
     field.name: field.default for field in dataclasses.fields(Spec) if field.default is not dataclasses.MISSING
 }
+LATER_FIELDS = {key: SPEC_DEFAULTS[key] for key in ("kernel_sizes", "filters", "heads", "ff_dim", "builder", "options")}
+LATER_FIELDS["layers"] = LATER_FIELDS["units"] = 0  # a cnn's or custom model's: no layers or units
+
+
+def family_problems(where: str, fields: Mapping[str, Any]) -> list[str]:
+    """A spec entry's fields against its family's (``FAMILY_FIELDS``): a field of another family, or a
+    required one missing, named with ``where``."""
+    cell = fields.get("cell")
+    if cell not in FAMILY_FIELDS:
+        return []
+    required, allowed = FAMILY_FIELDS[cell]
+    problems = [f"{where}.{key}: not a field of cell {cell!r} (its fields: {', '.join(sorted(allowed))})"
+                for key in sorted(set(fields) - allowed)]
+    problems += [f"{where}: cell {cell!r} requires {key!r}" for key in sorted(required - set(fields))]
+    if cell in OWN_POOLING and fields.get("pooling", OWN_POOLING[cell]) not in ("max", "mean"):
+        problems.append(f"{where}.pooling = {fields['pooling']!r}: cell {cell!r} pools with max or mean")
+    if cell == "transformer" and fields.get("heads") and fields.get("units") and fields["units"] % fields["heads"]:
+        problems.append(f"{where}: units = {fields['units']} is not a multiple of heads = {fields['heads']}")
+    return problems
 
 
 def build_model(
@@ -69,71 +146,13 @@ def build_model(
     num_classes: int,
     token_product: bool = True,
 ):
-    """The model that ``spec`` describes (a config entry is read as ``Spec.of`` it).
-
-    Recurrent cells follow the notebook: an embedding, ``layers`` stacked recurrent layers
-    (every one but the last returns sequences; input kernels keep Keras's glorot_uniform default),
-    softmax over the classes. Optional levers: ``mask_zero`` (padding is skipped),
-    ``bidirectional`` (each layer reads both ways; units per direction),
-    ``embedding_dropout``, ``spatial_dropout``, ``pooling`` (``max`` or ``mean`` of the last layer's
-    outputs over the unmasked steps instead of its last state) and ``activation`` (``relu`` with an
-    ``identity`` recurrent initializer is Le et al.'s IRNN). ``lr_schedule`` and ``label_smoothing``
-    shape training (``rnnbench.training``), not the model. ``engine`` picks how the layers are computed
-    (``rnnbench.engines``), not what they compute; ``token_product`` is a lever of the fused engine.
-
-    ``cell: bow`` is the non-recurrent baseline: the multi-hot bag of words of the same
-    token ids, ``layers`` ReLU layers of ``units`` with ``dropout`` after each, softmax.
-    """
-    import keras
-
-    from rnnbench.engines import embedding_layer, recurrent_layer
+    """The model that ``spec`` describes (a config entry is read as ``Spec.of`` it), built by its
+    family's module; (batch, maxlen) token ids in, (batch, num_classes) class probabilities out."""
+    import importlib
 
     spec = Spec.of(spec)
-    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
-    if spec.cell == "bow":
-        # Token 0 is padding: it is counted like a word, the same for every document length.
-        x = keras.layers.CategoryEncoding(num_words, output_mode="multi_hot", name="bag_of_words")(inputs)
-        for index in range(spec.layers):
-            x = keras.layers.Dense(spec.units, activation="relu", name=f"dense_{index + 1}")(x)
-            if spec.dropout:
-                x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index + 1}")(x)
-    else:
-        cell = recurrent_layer(spec.engine, CELLS[spec.cell], token_product)
-        x = embedding_layer(spec.engine)(num_words, embedding_dim, mask_zero=spec.mask_zero, name="embedding")(inputs)
-        if spec.embedding_dropout:
-            x = keras.layers.Dropout(spec.embedding_dropout, name="embedding_dropout")(x)
-        if spec.spatial_dropout:
-            x = keras.layers.SpatialDropout1D(spec.spatial_dropout, name="spatial_dropout")(x)
-        for index in range(spec.layers):
-            layer = cell(
-                spec.units,
-                activation=spec.activation,
-                recurrent_initializer=spec.recurrent_initializer,
-                dropout=spec.dropout,
-                recurrent_dropout=spec.recurrent_dropout,
-                return_sequences=index < spec.layers - 1 or spec.pooling != "last",
-                name=f"{spec.cell}_{index + 1}",
-            )
-            if spec.bidirectional:
-                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
-            x = layer(x)
-        x = _pool(x, inputs, spec)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="topic")(x)
-    return keras.Model(inputs, outputs, name=spec.cell)
+    module = importlib.import_module(spec.family)
+    return module.build(spec, num_words=num_words, maxlen=maxlen, embedding_dim=embedding_dim,
+                        num_classes=num_classes, token_product=token_product)
 
 
-def _pool(x, tokens, spec: Spec):
-    """The last layer's sequence pooled over time, over the unmasked steps only (with ``mask_zero``).
-    Keras's own layer and ops, so the saved model loads with plain Keras."""
-    import keras
-    from keras import ops
-
-    if spec.pooling == "last":
-        return x
-    if spec.pooling == "mean":  # GlobalAveragePooling1D averages over the mask that x carries
-        return keras.layers.GlobalAveragePooling1D(name="mean_pooling")(x)
-    if spec.pooling != "max":
-        raise ValueError(f"unknown pooling {spec.pooling!r}; expected one of {', '.join(POOLINGS)}")
-    if spec.mask_zero:
-        x = ops.where(ops.expand_dims(ops.not_equal(tokens, 0), -1), x, ops.cast(-1e9, x.dtype))
-    return keras.layers.GlobalMaxPooling1D(name="max_pooling")(x)

@@ -95,3 +95,11 @@ def code_digest(script, root, modules=()) -> str:
     """One digest over the code of every package module the script imports (``script_modules``)."""
     lines = [f"{name} {module_digest(module_path(name, root))}" for name in script_modules(script, root, modules)]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def builder_digest(builder: str) -> str:
+    """The digest of a model builder's own module (``package.module:function``, outside the package),
+    so that an edit to it reruns its runs only; its own imports are its author's to pin."""
+    from rnnbench.families.custom import builder_source
+
+    return module_digest(builder_source(builder))[:16]

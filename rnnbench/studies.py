@@ -7,7 +7,9 @@ variants and sweeps; a sweep is a base spec and a grid over any of its fields.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from typing import Any, Mapping
 
 from rnnbench.models import BASELINES, SPEC_DEFAULTS, Spec
@@ -38,11 +40,23 @@ def spec_name(spec: Spec | Mapping[str, Any]) -> str:
     can serve as the run's identity.
     """
     spec = Spec.of(spec).as_dict()
-    parts = [spec["cell"], f"l{spec['layers']}", f"u{spec['units']}"]
-    if spec["cell"] not in BASELINES:
+    cell = spec["cell"]
+    if cell == "cnn":
+        parts = [cell, "k" + ".".join(map(str, spec["kernel_sizes"])), f"f{spec['filters']}"]
+    elif cell == "transformer":
+        parts = [cell, f"l{spec['layers']}", f"u{spec['units']}", f"h{spec['heads']}", f"ff{spec['ff_dim']}"]
+    elif cell == "custom":
+        parts = [cell, spec["builder"].replace(":", ".")]
+        if spec.get("options"):
+            options = json.dumps(spec["options"], sort_keys=True, separators=(",", ":"))
+            parts.append("o" + hashlib.sha256(options.encode()).hexdigest()[:10])
+    else:
+        parts = [cell, f"l{spec['layers']}", f"u{spec['units']}"]
+    if cell not in BASELINES:
         parts.append(INITIALIZERS[spec["recurrent_initializer"]])
-    parts.append(f"d{_number(spec['dropout'])}")
-    if spec["cell"] not in BASELINES:
+    if cell != "custom":
+        parts.append(f"d{_number(spec['dropout'])}")
+    if cell not in BASELINES:
         parts.append(f"rd{_number(spec['recurrent_dropout'])}")
     optional = {
         "activation": lambda v: v,

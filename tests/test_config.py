@@ -30,8 +30,25 @@ def test_default_config_is_valid_and_holds_the_notebook_variants(config):
 
 
 def test_unknown_cell_names_variant_and_key(config):
-    config["variants"]["lstm"]["cell"] = "transformer"
-    with pytest.raises(ConfigError, match=r"variants\.lstm\.cell = \"transformer\""):
+    config["variants"]["lstm"]["cell"] = "mamba"
+    with pytest.raises(ConfigError, match=r"variants\.lstm\.cell = \"mamba\""):
+        validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize("cell, entry, message", [
+    ("cnn", {"kernel_sizes": [3], "filters": 8, "bidirectional": True},
+     r"variants\.v\.bidirectional: not a field of cell 'cnn' \(its fields: .*kernel_sizes"),
+    ("transformer", {"layers": 1, "units": 10, "heads": 4, "ff_dim": 8}, r"variants\.v: units = 10 is not a multiple of heads = 4"),
+    ("transformer", {"layers": 1, "units": 8, "heads": 2}, r"variants\.v: cell 'transformer' requires 'ff_dim'"),
+    ("bow", {"layers": 1, "units": 8, "kernel_sizes": [3]}, r"variants\.v\.kernel_sizes: not a field of cell 'bow'"),
+    ("lstm", {"layers": 1, "units": 8, "heads": 2}, r"variants\.v\.heads: not a field of cell 'lstm'"),
+    ("cnn", {"kernel_sizes": [3], "filters": 8, "pooling": "last"}, r"variants\.v\.pooling = 'last': cell 'cnn' pools with max or mean"),
+    ("custom", {"options": {"a": 1}}, r"variants\.v: cell 'custom' requires 'builder'"),
+    ("custom", {"builder": "no colon"}, r"variants\.v\.builder = \"no colon\": .* does not match"),
+])
+def test_a_field_of_another_family_is_refused_by_name(config, cell, entry, message):
+    config["variants"]["v"] = {"cell": cell, **entry}
+    with pytest.raises(ConfigError, match=message):
         validate_config(config, SCHEMA)
 
 

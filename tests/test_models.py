@@ -139,3 +139,81 @@ def test_a_cosine_schedule_decays_to_zero_over_the_run_and_label_smoothing_shape
         loss = float(model.loss(np.array([0]), probabilities))
         target = np.full(4, smoothing / 4) + np.eye(4)[0] * (1 - smoothing)
         assert loss == pytest.approx(-np.sum(target * np.log(probabilities[0])), rel=1e-5)
+
+
+def test_the_cnn_is_kims():
+    """Embedding, one bank of filters per width pooled over time, concatenated, dropout, softmax."""
+    model = build_model({"cell": "cnn", "kernel_sizes": [3, 4, 5], "filters": 100, "dropout": 0.5}, **NOTEBOOK)
+    convolutions = [layer for layer in model.layers if layer.name.startswith("conv_")]
+    assert [layer.get_config()["kernel_size"] for layer in convolutions] == [(3,), (4,), (5,)]
+    assert all(layer.filters == 100 for layer in convolutions)
+    assert model.get_layer("banks").output.shape == (None, 300)
+    # embedding + 3 banks (width x 256 x 100 weights + 100 biases) + the softmax over 300 features
+    assert model.count_params() == 10000 * 256 + sum(w * 256 * 100 + 100 for w in (3, 4, 5)) + 300 * 46 + 46
+    assert model.output_shape == (None, 46)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_the_transformer_attends_and_pools_past_the_padding_only(pooling):
+    """With mask_zero, what follows the text (padding) changes no output: attention and pooling skip it."""
+    import numpy as np
+
+    fields = {"cell": "transformer", "layers": 2, "units": 16, "heads": 2, "ff_dim": 32, "mask_zero": True,
+              "pooling": pooling}
+    model = build_model(fields, num_words=50, maxlen=10, embedding_dim=8, num_classes=3)
+    assert model.get_layer("attention_1").get_config()["num_heads"] == 2
+    assert model.get_layer("position_embedding").get_config()["input_dim"] == 10
+    tokens = np.array([[5, 6, 7, 0, 0, 0, 0, 0, 0, 0]])
+    other = tokens.copy()
+    other[0, 3:] = 0  # the same text
+    np.testing.assert_allclose(model(tokens).numpy(), model(other).numpy())
+    longer = tokens.copy()
+    longer[0, 3] = 9
+    assert not np.allclose(model(tokens).numpy(), model(longer).numpy()), "a word more changes the output"
+
+
+def builder_package(tmp_path, body: str):
+    package = tmp_path / "mine"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "models.py").write_text(body)
+    return tmp_path
+
+
+TINY_BUILDER = """
+import keras
+
+
+def tiny(options, *, num_words, maxlen, embedding_dim, num_classes):
+    inputs = keras.Input(shape=(maxlen,), dtype="int32")
+    x = keras.layers.Embedding(num_words, options.get("width", 4))(inputs)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x))
+
+
+def wrong(options, *, num_words, maxlen, embedding_dim, num_classes):
+    inputs = keras.Input(shape=(maxlen,), dtype="int32")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(num_words, 4)(inputs))
+    return keras.Model(inputs, keras.layers.Dense(num_classes + 1)(x))
+
+
+def broken(options, **facts):
+    raise ValueError("no such layer")
+"""
+
+
+def test_a_builder_of_ones_own_is_called_with_its_options_and_the_datasets_facts(tmp_path, monkeypatch):
+    from rnnbench.families.custom import BuilderError
+
+    monkeypatch.chdir(builder_package(tmp_path, TINY_BUILDER))
+    model = build_model({"cell": "custom", "builder": "mine.models:tiny", "options": {"width": 6}},
+                        num_words=50, maxlen=10, embedding_dim=8, num_classes=3)
+    assert model.count_params() == 50 * 6 + 6 * 3 + 3
+    for builder, message in (
+        ("mine.models:wrong", r"builder 'mine.models:wrong' returned a model from \(None, 10\) to \(None, 4\); expected"),
+        ("mine.models:broken", r"builder 'mine.models:broken' failed: ValueError: no such layer"),
+        ("mine.models:absent", r"builder 'mine.models:absent' failed: AttributeError"),
+        ("nowhere.models:tiny", r"builder 'nowhere.models:tiny': no module 'nowhere.models' on the path"),
+    ):
+        with pytest.raises(BuilderError, match=message):
+            build_model({"cell": "custom", "builder": builder}, num_words=50, maxlen=10, embedding_dim=8, num_classes=3)

@@ -11,7 +11,7 @@ from tests.conftest import make_workflow, run_dir, synthetic_reuters, tiny_confi
 
 pytestmark = pytest.mark.slow
 
-# Every cell type under the default engine, a bidirectional masked one with embedding dropout, and the
+# Every family; every cell type under the default engine, a bidirectional masked one with embedding dropout, and the
 # levers of study improvements: max and mean pooling over the unmasked steps, spatial dropout, a cosine
 # schedule and label smoothing.
 VARIANTS = {
@@ -23,6 +23,11 @@ VARIANTS = {
     "bigru_max": {"cell": "gru", "layers": 1, "units": 4, "mask_zero": True, "bidirectional": True, "pooling": "max",
                   "spatial_dropout": 0.2, "lr_schedule": "cosine", "label_smoothing": 0.1},
     "lstm_mean": {"cell": "lstm", "layers": 2, "units": 4, "mask_zero": True, "pooling": "mean"},
+    # the other families: bag of words, Kim's CNN, the Transformer (masked, max-pooled)
+    "bow": {"cell": "bow", "layers": 1, "units": 8, "dropout": 0.5},
+    "cnn": {"cell": "cnn", "kernel_sizes": [2, 3], "filters": 4, "dropout": 0.2},
+    "transformer": {"cell": "transformer", "layers": 1, "units": 8, "heads": 2, "ff_dim": 8, "mask_zero": True,
+                    "pooling": "max", "dropout": 0.1},
 }
 
 LOAD = """

@@ -20,7 +20,8 @@ def rule_scripts(root=REPO) -> dict[str, str]:
             rule = re.match(r"rule (\w+):", block.strip())
             script = re.search(r'script:\s*"\.\./\.\./scripts/(\w+)\.py"', block)
             if rule and script:
-                own = f'code=code("{script.group(1)}")' in block or (script.group(1) == "pad" and "code=pad_code," in block)
+                own = f'code=code("{script.group(1)}")' in block or (script.group(1) == "pad" and "code=pad_code," in block) \
+                    or (script.group(1) == "train" and "code=train_code," in block)
                 assert own, f"rule {rule.group(1)} lacks its code param"
                 found[rule.group(1)] = script.group(1)
     return found

@@ -304,3 +304,40 @@ def test_one_job_runs_alone_with_config_overrides_into_a_folder_of_its_own(copy)
     assert (copy.root / "debug" / "logs" / "train").is_dir()
     assert (run / "history.csv").read_bytes() == before
     assert planned_jobs(copy) == set()
+
+
+def test_other_families_added_plan_only_their_runs(copy):
+    cnn = {"cell": "cnn", "kernel_sizes": [2, 3], "filters": 4}
+    transformer = {"cell": "transformer", "layers": 1, "units": 8, "heads": 2, "ff_dim": 8}
+    edit_config(copy, lambda c: c["variants"].update(cnn=cnn, transformer=transformer))
+    assert planned_jobs(copy) == training([cnn, transformer], [0, 1]) | DOWNSTREAM
+
+
+def test_a_family_module_edited_reruns_only_that_familys_runs(copy):
+    """The finished study's runs are all recurrent: an edit to the recurrent family's module reruns them,
+    one to the CNN's reruns nothing."""
+    for family, expected in (("cnn", set()), ("recurrent", training(TINY_VARIANTS, [0, 1]) | DOWNSTREAM)):
+        path = copy.root / "rnnbench" / "families" / f"{family}.py"
+        original = path.read_text()
+        path.write_text(original + "\n_AN_EDIT = 1\n")
+        try:
+            assert planned_jobs(copy) == expected, family
+        finally:
+            path.write_text(original)
+
+
+def test_a_builder_of_ones_own_trains_through_the_workflow_and_an_edit_to_it_reruns_only_its_runs(copy):
+    from tests.test_models import TINY_BUILDER, builder_package
+
+    builder_package(copy.root, TINY_BUILDER)
+    mine = {"cell": "custom", "builder": "mine.models:tiny", "options": {"width": 5}}
+    edit_config(copy, lambda c: c["variants"].update(mine=mine))
+    assert planned_jobs(copy) == training([mine], [0, 1]) | DOWNSTREAM
+    copy.run("--cores", "2")
+    assert (run_dir(copy.root, mine, 1) / "model.keras").exists()
+    assert planned_jobs(copy) == set()
+    source = copy.root / "mine" / "models.py"
+    source.write_text(source.read_text() + "\n# a comment changes nothing\n")
+    assert planned_jobs(copy) == set()
+    source.write_text(source.read_text().replace('options.get("width", 4)', 'options.get("width", 4) + 1'))
+    assert planned_jobs(copy) == training([mine], [0, 1]) | DOWNSTREAM

@@ -39,9 +39,27 @@ def test_every_field_changes_the_name():
                "recurrent_dropout": 0.1, "activation": "relu", "bidirectional": True, "mask_zero": True,
                "embedding_dropout": 0.1, "learning_rate": 0.01, "early_stopping": 3, "engine": "keras",
                    "pooling": "max", "spatial_dropout": 0.2, "lr_schedule": "cosine", "label_smoothing": 0.1}
-    assert set(changes) == {"cell", "layers", "units"} | set(SPEC_DEFAULTS)
+    later = {"kernel_sizes", "filters", "heads", "ff_dim", "builder", "options"}
+    assert set(changes) | later == {"cell"} | set(SPEC_DEFAULTS)
     names = {spec_name(base)} | {spec_name(dict(base, **{key: value})) for key, value in changes.items()}
     assert len(names) == 1 + len(changes)
+    # each family's own fields name it too
+    families = [
+        ({"cell": "cnn", "kernel_sizes": [3, 4, 5], "filters": 100, "dropout": 0.5}, "cnn-k3.4.5-f100-d0.5-pmax",
+         {"kernel_sizes": [3, 4], "filters": 50, "pooling": "mean", "dropout": 0.2, "embedding_dropout": 0.1,
+          "spatial_dropout": 0.1, "learning_rate": 0.01}),
+        ({"cell": "transformer", "layers": 1, "units": 64, "heads": 4, "ff_dim": 128},
+         "transformer-l1-u64-h4-ff128-d0-pmean",
+         {"layers": 2, "units": 32, "heads": 2, "ff_dim": 64, "dropout": 0.1, "mask_zero": True, "pooling": "max"}),
+        ({"cell": "custom", "builder": "mine.models:tiny"}, "custom-mine.models.tiny",
+         {"builder": "mine.models:other", "options": {"width": 3}, "early_stopping": 4}),
+    ]
+    for spec, name, family_changes in families:
+        assert spec_name(spec) == name
+        named = {spec_name(dict(spec, **{key: value})) for key, value in family_changes.items()}
+        assert name not in named and len(named) == len(family_changes), named
+    assert spec_name({"cell": "cnn", "kernel_sizes": [3], "filters": 8, "pooling": "max"}) == spec_name(
+        {"cell": "cnn", "kernel_sizes": [3], "filters": 8}), "the family's own pooling written out"
 
 
 def test_shipped_sweeps_expand_to_the_right_counts_without_duplicates(config):

@@ -80,6 +80,19 @@ def code(script, modules=()):
     return rnnbench_provenance.code_digest(path, ROOT, modules)
 
 
+def train_code(wildcards):
+    """The train rule's code: its script's, its spec's family module's, and for a builder of one's
+    own, that builder's module: an edit to one family reruns only its runs."""
+    spec = RUN_SPECS[wildcards.run]
+    digest = code("train", [spec.family])
+    if spec.builder:
+        try:
+            digest += "-" + rnnbench_provenance.builder_digest(spec.builder)
+        except Exception as error:
+            raise WorkflowError(f"rnnbench: run {wildcards.run}: {error}") from None
+    return digest
+
+
 def pad_code(wildcards):
     """The pad rule's code: its script's and its dataset kind's module, so that an edit to one kind
     reruns only its own datasets."""

@@ -19,6 +19,6 @@ rule train:
     params:
         spec=train_spec,
         split=split_seed,
-        code=code("train"),
+        code=train_code,
     script:
         "../../scripts/train.py"
