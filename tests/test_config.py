@@ -203,3 +203,14 @@ def test_the_pad_rule_gets_the_split_it_builds(config):
     assert json.loads(pad_slice(config, "reuters", 113))["split_seed"] == 113
     assert json.loads(pad_slice(config, "sms_spam", 4))["split_seed"] == 4
     assert pad_slice(config, "reuters", 1) != pad_slice(config, "reuters", 2)
+
+
+def test_the_notebooks_specs_keep_the_train_params_they_had_before_the_other_families(config):
+    """The train rule's params of the notebook's LSTM, as the version before cnn/transformer/custom wrote
+    them (0852220): the later families' fields stay out of older specs, so no finished run is stale."""
+    assert train_slice(config, "reuters", config["variants"]["lstm"]) == (
+        '{"batch_size":50,"embedding_dim":256,"epochs":40,"validation_split":0.3,"variant":{"activation":"tanh",'
+        '"bidirectional":false,"cell":"lstm","dropout":0.0,"early_stopping":0,"embedding_dropout":0.0,'
+        '"engine":"fused","label_smoothing":0.0,"layers":1,"learning_rate":0.001,"lr_schedule":"constant",'
+        '"mask_zero":false,"pooling":"last","recurrent_dropout":0.0,"recurrent_initializer":"orthogonal",'
+        '"spatial_dropout":0.0,"units":32}}')
