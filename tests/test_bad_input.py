@@ -40,7 +40,7 @@ def add_key(path, key, value):
 
 # (case, edit, what the one-line message must say)
 MALFORMED = [
-    ("unknown cell", set_key(("variants", "lstm", "cell"), "transformer"), 'variants.lstm.cell = "transformer"'),
+    ("unknown cell", set_key(("variants", "lstm", "cell"), "mamba"), 'variants.lstm.cell = "mamba"'),
     ("dropout below 0", set_key(("variants", "lstm", "dropout"), -0.1), "variants.lstm.dropout = -0.1"),
     ("dropout of 1", set_key(("variants", "lstm", "dropout"), 1.0), "variants.lstm.dropout = 1.0"),
     ("recurrent_dropout of 1.5", set_key(("variants", "lstm", "recurrent_dropout"), 1.5), "variants.lstm.recurrent_dropout = 1.5"),

@@ -122,11 +122,11 @@ def test_no_scheduler_timer_is_pending_when_the_workflow_ends(tiny_workflow):
 
 def test_unknown_cell_is_rejected_before_any_job(tiny_workflow):
     config = tiny_config(tiny_workflow.config_sha256())
-    config["variants"]["deep_rnn"]["cell"] = "transformer"
+    config["variants"]["deep_rnn"]["cell"] = "mamba"
     tiny_workflow.write_config(config)
     result = tiny_workflow.run("--cores", "1", "reports/summary.html", check=False)
     assert result.returncode != 0
-    assert 'variants.deep_rnn.cell = "transformer"' in result.stderr + result.stdout
+    assert 'variants.deep_rnn.cell = "mamba"' in result.stderr + result.stdout
     assert not (tiny_workflow.root / "data").exists() and not (tiny_workflow.root / "results").exists()
 
 
