@@ -85,12 +85,12 @@ def train_code(wildcards):
     own, that builder's module: an edit to one family reruns only its runs."""
     spec = RUN_SPECS[wildcards.run]
     digest = code("train", [spec.family])
-    if spec.builder:
-        try:
-            digest += "-" + rnnbench_provenance.builder_digest(spec.builder)
-        except Exception as error:
-            raise WorkflowError(f"rnnbench: run {wildcards.run}: {error}") from None
-    return digest
+    if not spec.builder:
+        return digest
+    try:
+        return f"{digest}-{rnnbench_provenance.builder_digest(spec.builder)}"
+    except Exception as error:
+        raise WorkflowError(f"rnnbench: run {wildcards.run}: {error}") from None
 
 
 def pad_code(wildcards):
