@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -157,22 +158,21 @@ def labels_of(path, frame, column: str) -> list[str]:
             value = str(int(value))
         elif isinstance(value, (float, np.floating)):
             if not float(value).is_integer():
-                raise DataError(
-                    f"{path}, row {row}, column {column!r}: label {value!r} is a fraction; labels are class "
-                    "names or integers (is this a regression target?)"
-                )
+                raise _fraction(path, row, value, column=column)
             value = str(int(value))
         elif not isinstance(value, str):
             raise DataError(f"{path}, row {row}, column {column!r}: label {value!r} is neither a name nor an integer")
         labels.append(value)
     fractions = [(row, label) for row, label in enumerate(labels, start=1) if _is_fraction(label)]
     if fractions and all(_is_number(label) for label in labels):
-        row, label = fractions[0]
-        raise DataError(
-            f"{path}, row {row}, column {column!r}: label {label!r} is a fraction; labels are class names or "
-            "integers (is this a regression target?)"
-        )
+        raise _fraction(path, *fractions[0], column=column)
     return labels
+
+
+def _fraction(path, row: int, label, column: str) -> DataError:
+    """A label column of fractional numbers, native or written as text: a regression target, not classes."""
+    return DataError(f"{path}, row {row}, column {column!r}: label {label!r} is a fraction; labels are class "
+                     "names or integers (is this a regression target?)")
 
 
 def _is_number(text: str) -> bool:
@@ -215,8 +215,7 @@ def stratified_split(labels: Sequence[int], test_fraction: float, seed: int) -> 
 
 def check_stratifiable(path, labels: Sequence[str], test_fraction: float) -> None:
     """Every class must put at least one row in each part of the split."""
-    counts = {name: labels.count(name) for name in sorted(set(labels))}
-    for name, count in counts.items():
+    for name, count in sorted(Counter(labels).items()):
         cut = int(round(count * test_fraction))
         if cut < 1 or count - cut < 1:
             least = next(n for n in range(2, 10**9) if 1 <= int(round(n * test_fraction)) < n)
