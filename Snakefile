@@ -1,4 +1,5 @@
-# rnnbench: download -> pad -> train (one job per dataset, variant, seed) -> evaluate -> aggregate -> report
+# rnnbench: download -> pad -> train (one job per dataset, variant, seed) -> evaluate -> aggregate -> report;
+# a search study first trains its trials and picks the best of each (checkpoint trials)
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -14,6 +15,7 @@ include: "workflow/rules/pad.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/search.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
 from rnnbench.models import Spec, family_problems
-
-
-class ConfigError(ValueError):
-    """A config that the workflow refuses, with a message naming key and value."""
+from rnnbench.settings import (  # noqa: F401
+    TABLE_DEFAULTS, ConfigError, TrainSettings, canonical, check_rows, training_rows,
+)
 
 
 def _location(path) -> str:
@@ -30,6 +27,8 @@ def _describe(error) -> str:
         extra = sorted(set(error.instance) - set(allowed))
         hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
         return f"{where}: unknown key(s) {', '.join(map(repr, extra))}{hint}"
+    if "propertyNames" in error.schema_path and error.validator == "enum":
+        return f"{where}: {error.instance!r} is not a field it can draw (fields: {', '.join(error.validator_value)})"
     if "propertyNames" in error.schema_path:
         return (
             f"{where}: invalid name {error.instance!r}: names are used in file paths, so they must start "
@@ -123,10 +122,25 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     if not problems:
         validator = _validator_class()(load_schema(schema_path))
         errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-        problems = [_describe(e) for e in errors]
+        problems = [_describe(e) for e in errors] or space_value_problems(config, load_schema(schema_path))
     problems += _semantic_problems(config) if not problems else []
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def space_value_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Each search's choices and range ends against the schema of the spec field they stand for."""
+    from rnnbench.search import space_values
+
+    problems = []
+    for name, search in config.get("searches", {}).items():
+        for field, domain in search["space"].items():
+            field_schema = {"$defs": schema["$defs"], "$ref": f"#/$defs/variant_fields/properties/{field}"}
+            validator = _validator_class()(field_schema)
+            for value in space_values(domain):
+                problems += [f"searches.{name}.space.{field}: {value!r}: {error.message}"
+                             for error in validator.iter_errors(value)]
+    return problems
 
 
 def non_finite_numbers(value: Any, path: tuple = ()) -> list[str]:
@@ -188,19 +202,26 @@ def check_config_files(paths) -> None:
 
 def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
     """Checks that JSON Schema cannot express."""
-    from rnnbench.studies import spec_name
+    from rnnbench.search import search_problems
+    from rnnbench.studies import DEFAULT_TRIAL_SEED, spec_name
 
     problems = []
     for name in config.get("notebook", {}):
         if name not in config["variants"]:
             problems.append(f"notebook.{name}: no variant named {name!r} in variants")
     for study, entry in config.get("studies", {}).items():
-        if not entry.get("variants") and not entry.get("sweeps"):
-            problems.append(f"studies.{study}: no variants and no sweeps, so nothing to train")
-        for key, known in (("datasets", "datasets"), ("variants", "variants"), ("sweeps", "sweeps")):
+        if not entry.get("variants") and not entry.get("sweeps") and not entry.get("searches"):
+            problems.append(f"studies.{study}: no variants, sweeps or searches, so nothing to train")
+        for key in ("datasets", "variants", "sweeps", "searches"):
             for name in entry.get(key, []):
-                if name not in config.get(known, {}):
-                    problems.append(f"studies.{study}.{key}: no {key[:-1]} named {name!r} in {known}")
+                if name not in config.get(key, {}):
+                    problems.append(f"studies.{study}.{key}: no {key[:-2] if key == 'searches' else key[:-1]} "
+                                    f"named {name!r} in {key}")
+        if entry.get("searches") and entry.get("trial_seed", DEFAULT_TRIAL_SEED) in entry.get("seeds", config["seeds"]):
+            problems.append(
+                f"studies.{study}.trial_seed = {entry.get('trial_seed', DEFAULT_TRIAL_SEED)}: one of the study's seeds; the "
+                "trials' seed is kept apart from the seeds that retrain the chosen trials"
+            )
     for label, spec in config["variants"].items():
         problems += family_problems(f"variants.{label}", spec)
     for sweep, entry in config.get("sweeps", {}).items():
@@ -214,6 +235,8 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
         clash = sorted(set(entry["base"]) & set(entry["grid"]))
         if clash:
             problems.append(f"sweeps.{sweep}: {', '.join(clash)} both in base and in grid")
+    for search, entry in config.get("searches", {}).items():
+        problems += search_problems(search, entry)
     problems += split_problems(config)
     if problems:
         return problems
@@ -228,16 +251,6 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-# The settings a table dataset may leave out, with the value it then gets.
-TABLE_DEFAULTS = {
-    "encoding": "utf-8",
-    "padding": "post",
-    "truncating": "post",
-    "standardize": "lower_and_strip_punctuation",
-    "token_split": "whitespace",
-    "test_fraction": 0.2,
-    "split_seed": 0,
-}
 KIND_FIELDS = {
     "reuters": {"loader", "filename", "url", "sha256", "member", "num_words", "maxlen", "embedding_dim", "padding",
                 "split_seed"},
@@ -308,13 +321,6 @@ def split_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def training_rows(rows: int, validation_split: float) -> int:
-    """Rows Keras trains on out of ``rows``: it holds the last ``validation_split`` fraction out."""
-    import math
-
-    return int(math.floor(rows * (1.0 - validation_split)))
-
-
 def padded_rows(padded_npz) -> int:
     """The rows of a padded dataset's training split (one array's length: cheap), or ``BadFile``."""
     from rnnbench.io import load_npz
@@ -341,56 +347,6 @@ def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(),
         except BadFile:
             continue
         check_rows(config["batch_size"], config["validation_split"], dataset, rows)
-
-
-def check_rows(batch_size: int, validation_split: float, dataset: str, rows: int) -> None:
-    """Refuse settings that leave a dataset of ``rows`` training-split rows without training or
-    validation rows, or with fewer training rows than one batch; each blames its own key."""
-    train = training_rows(rows, validation_split)
-    if train < 1 or rows - train < 1:
-        part = "training" if train < 1 else "validation"
-        raise ConfigError(
-            f"invalid config:\n  validation_split = {validation_split}: leaves no {part} rows of the {rows} "
-            f"of dataset {dataset!r}"
-        )
-    if batch_size > train:
-        raise ConfigError(
-            f"invalid config:\n  batch_size = {batch_size}: larger than the {train} training rows of dataset "
-            f"{dataset!r} (of {rows}, after validation_split {validation_split})"
-        )
-
-
-def canonical(value: Any) -> str:
-    """Sorted, compact JSON: equal content gives an equal string, whatever the key order."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Everything that determines a training run except its seed: the train rule's config slice."""
-
-    variant: Spec
-    embedding_dim: int
-    epochs: int
-    batch_size: int
-    validation_split: float
-
-    def to_json(self) -> str:
-        return canonical({**dataclasses.asdict(self), "variant": self.variant.as_dict()})
-
-    @classmethod
-    def of(cls, fields: "TrainSettings | Mapping[str, Any]") -> "TrainSettings":
-        """Settings from a mapping of the same fields (its variant a config entry), for callers outside
-        the pipeline; settings pass through unchanged."""
-        if isinstance(fields, TrainSettings):
-            return fields
-        return cls(**{**fields, "variant": Spec.of(fields["variant"])})
-
-    @classmethod
-    def from_json(cls, text: str) -> "TrainSettings":
-        """The settings a train job got (``to_json``'s text): the variant is already a whole spec."""
-        fields = json.loads(text)
-        return cls(**{**fields, "variant": Spec.of(fields["variant"])})
 
 
 def train_slice(config: Mapping[str, Any], dataset: str, spec: Spec | Mapping[str, Any]) -> str:
@@ -432,12 +388,17 @@ def download_slice(config: Mapping[str, Any], dataset: str) -> str:
 
 def report_slice(config: Mapping[str, Any], study: str) -> str:
     """What one study's report shows about its settings: its datasets, variants (label -> spec), the
-    variants of its sweeps' grids, seeds."""
-    from rnnbench.studies import grid_variants, study_seeds, study_splits, study_variants, studies, sweep_axes
+    variants of its sweeps' grids, seeds, and a search study's searches and trial seed."""
+    from rnnbench.studies import (
+        grid_variants, study_seeds, study_splits, study_variants, studies, sweep_axes, trial_seed,
+    )
 
     entry = studies(config)[study]
+    searches = {"searches": {name: config["searches"][name] for name in entry["searches"]},
+                "trial_seed": trial_seed(config, study)} if entry.get("searches") else {}
     return canonical(
         {
+            **searches,
             "study": study,
             "description": entry.get("description", ""),
             "datasets": {name: config["datasets"][name] for name in entry["datasets"]},

@@ -230,6 +230,28 @@ def nothing_scored(results: Results):
     return figure
 
 
+def budget(results: Results):
+    """Expected best validation accuracy against the number of random-search trials, per search,
+    with its 95% bootstrap band (Dodge et al. 2019)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    curves = results.budget
+    figure, axes = plt.subplots(figsize=(8, 5))
+    order = sorted(curves["search"].unique())
+    palette = dict(zip(order, sns.color_palette(n_colors=len(order))))
+    sns.lineplot(data=curves, x="trials", y="expected_max", hue="search", hue_order=order, palette=palette,
+                 marker="o", markersize=4, ax=axes)
+    for search, curve in curves.groupby("search"):
+        axes.fill_between(curve["trials"], curve["low"], curve["high"], color=palette[search], alpha=0.15)
+    axes.set(xlabel="trials (random-search budget)", ylabel="expected best validation accuracy",
+             xlim=(1, max(curves["trials"].max(), 2)))
+    axes.legend(title="search", loc="lower right")
+    return figure
+
+
+SEARCH_FIGURES = {"budget": budget}
+
 SWEEP_FIGURES = {"marginals": marginals, "importance": importance_ranking}
 
 FIGURES = {

@@ -41,7 +41,7 @@ def fail(kind, error, trace, console, log_path) -> None:
     import sys
     import traceback
 
-    from rnnbench.config import ConfigError
+    from rnnbench.errors import ConfigError
     from rnnbench.data import DataError
     from rnnbench.guard import RunBusy
     from rnnbench.io import BadFile

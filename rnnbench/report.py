@@ -30,7 +30,9 @@ FIGURE_TITLES = {
     "overfitting": "Overfitting",
     "marginals": "Effect of each swept field",
     "importance": "Importance of the swept fields (ANOVA)",
+    "budget": "Expected best validation accuracy by tuning budget",
 }
+BUDGET_POINTS = (1, 5, 10)  # the budgets the table reads out, with each search's last
 
 TEMPLATE, MACROS = "report.html.j2", "macros.html.j2"  # in rnnbench/templates/
 
@@ -116,6 +118,38 @@ def spec_rows(variants: Mapping[str, Mapping[str, Any]], names: list[str]) -> di
     rows = [{"variant": name, "run": spec_name(variants[name]),
              "cells": [str(variants.get(name, {}).get(key, "")) for key in keys]} for name in names]
     return {"fields": keys, "rows": rows}
+
+
+def budget_section(results: Results) -> dict:
+    """A search study's budget read-out: where each search leads, each search's curve at a few
+    budgets, and the trial it chose (by validation accuracy) for retraining."""
+    from rnnbench.search import choose
+
+    if not len(results.budget):
+        return {}
+    lines = []
+    for _, row in results.leaders.iterrows():
+        span = f"n = {row['from']}" if row["from"] == row["to"] else f"n = {row['from']}–{row['to']}"
+        overlapping = row["overlapping"] if isinstance(row["overlapping"], str) and row["overlapping"] else ""
+        lines.append(f"{span}: {row['leader']} leads"
+                     + (f"; its band overlaps {overlapping}'s, so the lead is not established there" if overlapping
+                        else ", its band clear of every other search's"))
+    chosen = choose(results.trials).get(results.dataset, {})
+    last = int(results.budget["trials"].max())
+    points = sorted({n for n in BUDGET_POINTS if n <= last} | {last})
+    rows = []
+    for search, curve in results.budget.groupby("search", sort=True):
+        at = curve.set_index("trials")
+        trials = results.trials[results.trials["search"] == search]
+        best = trials[trials["run"] == chosen.get(search)].iloc[0]
+        rows.append({
+            "search": search, "trials": len(trials),
+            "cells": [f"{_fmt(at.loc[n, 'expected_max'])} [{_fmt(at.loc[n, 'low'])}, {_fmt(at.loc[n, 'high'])}]"
+                      if n in at.index else "" for n in points],
+            "chosen": best["trial"], "run": best["run"], "val_accuracy": _fmt(best["val_accuracy"]),
+            "hours": f"{trials['seconds'].sum() / 3600:.2f}",
+        })
+    return {"lines": lines, "points": points, "rows": rows}
 
 
 def importance_rows(results: Results) -> list[dict]:
@@ -221,6 +255,7 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
                     for name, title in FIGURE_TITLES.items() if name in figures],
         "readings": reading_lines(results),
         "importance": importance_rows(results) if "importance" in figures else [],
+        "budget": budget_section(results),
         "aso_threshold": ASO_THRESHOLD,
         "variance": variance_rows(results),
         "seeds_needed": seeds_needed_rows(results),
@@ -248,6 +283,9 @@ def render(
         **{f"dataset {name}": ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("url", "sha256"))
            for name, spec in sorted(settings["datasets"].items())},
         "swept fields": ", ".join(settings.get("axes", [])) or "none",
+        **({"searches": "; ".join(f"{name}: {search['trials']} trials drawn with seed {search.get('seed', 0)}"
+                                  for name, search in settings["searches"].items())
+                        + f"; each trial trained once, under seed {settings['trial_seed']}"} if "searches" in settings else {}),
         "optimizer": "adam, sparse categorical cross-entropy",
     }
     return _template(TEMPLATE).render(

@@ -28,6 +28,9 @@ class Results:
     ensembles: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of ensembles.csv
     mcnemar: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of mcnemar.csv
     classes: list[str] = field(default_factory=list)  # class names in id order (the padded data's facts)
+    trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of trials.csv (a search study's)
+    budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of budget.csv
+    leaders: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of budget_leaders.csv
 
     def class_name(self, label: int) -> str:
         return self.classes[label] if 0 <= label < len(self.classes) else str(label)
@@ -101,8 +104,12 @@ def select(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
 def load_results(files, dataset: str, settings: Mapping[str, Any], classes: list[str] | None = None) -> Results:
     """One dataset's slice of a study's aggregated CSVs; ``files`` has runs, summary, pairwise,
     confusion, ensembles and mcnemar; ``settings`` is the study's report slice; ``classes``: the
-    dataset's class names (``rnnbench.data.load_meta``)."""
+    dataset's class names (``rnnbench.data.load_meta``). A search study's ``files`` also have trials,
+    budget and leaders."""
+    searched = {name: select(read_csv(files[name]), dataset)
+                for name in ("trials", "budget", "leaders") if name in files.keys()}
     return Results(
+        **searched,
         classes=list(classes or []),
         dataset=dataset,
         runs=select(read_csv(files.runs), dataset),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
+import math
 import warnings
 
 import numpy as np
@@ -242,3 +243,67 @@ def importance(finals: pd.DataFrame, axes: list[str], metric: str = "test_accura
                      "p_value": float("nan") if exact else float(term["PR(>F)"]),
                      "partial_eta_sq": ss / (ss + residual) if ss + residual > 0 else float("nan")})
     return pd.DataFrame(rows, columns=columns).sort_values("partial_eta_sq", ascending=False, ignore_index=True)
+
+
+def expected_max(scores, replacement: bool = False) -> np.ndarray:
+    """Expected best validation score of n = 1..N trials drawn from the N observed (Dodge et al. 2019):
+    entry n - 1 is E[max of n]. Without replacement (default; Tang et al. 2020's unbiased form) trial
+    sets are subsets, so n = N gives the best observed score; with replacement, Dodge et al.'s own."""
+    values = np.sort(np.asarray(scores, dtype=float))
+    total = len(values)
+    if total == 0:
+        return np.array([])
+    rank = np.arange(1, total + 1)
+    curve = []
+    for n in range(1, total + 1):
+        if replacement:
+            weights = (rank / total) ** n - ((rank - 1) / total) ** n
+        else:  # P(max of an n-subset is the i-th smallest) = C(i - 1, n - 1) / C(N, n)
+            weights = np.array([math.comb(i - 1, n - 1) for i in rank], dtype=float) / math.comb(total, n)
+        curve.append(float(weights @ values))
+    return np.array(curve)
+
+
+def expected_max_band(scores, iterations: int = ITERATIONS, confidence: float = CONFIDENCE, seed: int = SEED,
+                      replacement: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap band of ``expected_max``: the N scores resampled with replacement."""
+    values = np.asarray(scores, dtype=float)
+    rng = np.random.default_rng(seed)
+    curves = np.array([expected_max(rng.choice(values, size=len(values)), replacement) for _ in range(iterations)])
+    alpha = (1 - confidence) / 2
+    return np.quantile(curves, alpha, axis=0), np.quantile(curves, 1 - alpha, axis=0)
+
+
+def budget_curves(trials: pd.DataFrame, iterations: int = ITERATIONS) -> pd.DataFrame:
+    """Per (dataset, search): expected best validation accuracy at n = 1..N trials and its band, from a
+    table of trials (dataset, search, val_accuracy)."""
+    rows = []
+    for (dataset, search), group in trials.groupby(["dataset", "search"], sort=True):
+        scores = group["val_accuracy"].to_numpy()
+        curve = expected_max(scores)
+        low, high = expected_max_band(scores, iterations)
+        rows += [{"dataset": dataset, "search": search, "trials": n, "expected_max": curve[n - 1],
+                  "low": low[n - 1], "high": high[n - 1]} for n in range(1, len(scores) + 1)]
+    return pd.DataFrame(rows, columns=["dataset", "search", "trials", "expected_max", "low", "high"])
+
+
+def budget_leaders(curves: pd.DataFrame) -> pd.DataFrame:
+    """Budget ranges (trials from..to) over which one search leads a dataset's curves, with the
+    searches whose band overlaps the leader's there (its lead is not established against them)."""
+    rows = []
+    for dataset, frame in curves.groupby("dataset", sort=True):
+        previous = None
+        for n, at in frame.groupby("trials", sort=True):
+            best = at.loc[at["expected_max"].idxmax()]
+            tied = sorted(at.loc[(at["search"] != best["search"]) & (at["high"] >= best["low"]), "search"])
+            key = (best["search"], ", ".join(tied))
+            if previous and previous["key"] == key and previous["to"] == n - 1:
+                previous["to"] = n
+                continue
+            previous = {"key": key, "dataset": dataset, "from": n, "to": n}
+            rows.append(previous)
+    return pd.DataFrame(
+        [{"dataset": r["dataset"], "from": r["from"], "to": r["to"], "leader": r["key"][0], "overlapping": r["key"][1]}
+         for r in rows],
+        columns=["dataset", "from", "to", "leader", "overlapping"],
+    )

@@ -2,7 +2,8 @@
 
 A run is identified by (dataset, split, spec, seed). The spec's readable name (``spec_name``) is its
 folder, so two studies that contain the same spec share its trained runs. A study lists named
-variants and sweeps; a sweep is a base spec and a grid over any of its fields.
+variants, sweeps (a base spec and a grid over any of its fields) and searches (a base spec, a space
+and a number of trials drawn at random, ``rnnbench.search``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Mapping
 from rnnbench.models import BASELINES, SPEC_DEFAULTS, Spec
 
 DEFAULT_STUDY = "summary"
+DEFAULT_TRIAL_SEED = 100
 
 INITIALIZERS = {
     "orthogonal": "orth", "glorot_uniform": "glorot", "glorot_normal": "glorotn", "he_normal": "he",
@@ -150,26 +152,68 @@ def split_tag(config: Mapping[str, Any], dataset: str, split: int) -> str:
     return "" if int(split) == default_split(config, dataset) else f"-split{int(split)}"
 
 
-def study_runs(config: Mapping[str, Any], study: str) -> list[tuple[str, int, str, str, int]]:
-    """(dataset, split, label, run name, seed) of every run a study needs, sorted so that reordering
-    config.yaml changes nothing downstream."""
+def study_runs(
+    config: Mapping[str, Any], study: str, chosen: Mapping[str, Mapping[str, str]] | None = None
+) -> list[tuple[str, int, str, str, int]]:
+    """(dataset, split, label, run name, seed) of every run a study compares, sorted so that reordering
+    config.yaml changes nothing downstream. ``chosen``: dataset -> search -> the run name of its
+    validation-best trial, retrained under the study's seeds and splits and labelled by the search."""
     variants = study_variants(config, study)
-    return sorted(
+    runs = {
         (dataset, split, label, spec_name(spec), seed)
         for dataset in studies(config)[study]["datasets"]
         for split in study_splits(config, study, dataset)
         for label, spec in variants.items()
         for seed in study_seeds(config, study)
-    )
+    }
+    runs |= {
+        (dataset, split, search, run, seed)
+        for dataset, by_search in (chosen or {}).items()
+        for search, run in by_search.items()
+        for split in study_splits(config, study, dataset)
+        for seed in study_seeds(config, study)
+    }
+    return sorted(runs)
+
+
+def search_trials(config: Mapping[str, Any], search: str) -> list[Spec]:
+    """A search's trials in trial order (``rnnbench.search.draw_trials``)."""
+    from rnnbench.search import draw_trials
+
+    return draw_trials(config["searches"][search], f"searches.{search}")
+
+
+def trial_seed(config: Mapping[str, Any], study: str) -> int:
+    """The one seed a search study trains its trials under, kept apart from the seeds that retrain
+    the chosen trials (so a chosen trial's score is never its own selection's)."""
+    return studies(config)[study].get("trial_seed", DEFAULT_TRIAL_SEED)
+
+
+def study_trials(config: Mapping[str, Any], study: str) -> list[tuple[str, int, str, str, str, int]]:
+    """(dataset, split, search, trial label, run name, seed) of every trial of a study's searches, on
+    each dataset's own split, in search and trial order."""
+    from rnnbench.search import trial_label
+
+    entry = studies(config)[study]
+    return [
+        (dataset, default_split(config, dataset), search, trial_label(search, index), spec_name(spec),
+         trial_seed(config, study))
+        for dataset in entry["datasets"]
+        for search in entry.get("searches", [])
+        for index, spec in enumerate(search_trials(config, search))
+    ]
 
 
 def run_specs(config: Mapping[str, Any]) -> dict[str, Spec]:
-    """Run name -> spec, over every study: what the train rule can build."""
-    return {
+    """Run name -> spec, over every study and every search trial: what the train rule can build."""
+    specs = {
         spec_name(spec): spec
         for study in studies(config)
         for spec in study_variants(config, study).values()
     }
+    for search in config.get("searches", {}):
+        specs.update((spec_name(spec), spec) for spec in search_trials(config, search))
+    return specs
 
 
 def all_runs(config: Mapping[str, Any]) -> list[tuple[str, int, str, int]]:

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rnnbench.config import TABLE_DEFAULTS as DEFAULTS
+from rnnbench.settings import TABLE_DEFAULTS as DEFAULTS
 from rnnbench.data import DataError, pad, sha256sum, verify
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}

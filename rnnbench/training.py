@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.checkpoint import Checkpoint
-from rnnbench.config import TrainSettings, training_rows
+from rnnbench.settings import TrainSettings, training_rows
 from rnnbench.runtime import configure_tensorflow, host_facts
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the rnnbench package beside scripts/
-from rnnbench.config import TrainSettings, check_rows
+from rnnbench.settings import TrainSettings, check_rows
 from rnnbench.data import load_meta, load_padded
 from rnnbench.engines import to_keras
 from rnnbench.guard import SnakemakeWatch, hold_run

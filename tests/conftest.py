@@ -265,16 +265,26 @@ def make_tiny_studies_workflow(directory: Path) -> Workflow:
     tables = user_tables(workflow.root)
     config["datasets"].update(tables)
     config["studies"]["tables"] = {"datasets": sorted(tables), "variants": ["bow_mlp"], "seeds": [0]}
+    config["searches"] = copy.deepcopy(TINY_SEARCHES)
+    config["studies"]["budget"] = {"datasets": ["reuters"], "searches": sorted(TINY_SEARCHES)}
     workflow.write_config(config)
     return workflow
 
 
+# Two tiny random searches (study budget of the finished studies): 3 LSTM and 2 bag-of-words trials.
+TINY_SEARCHES = {
+    "tiny_lstm": {"base": {"cell": "lstm", "layers": 1}, "trials": 3,
+                  "space": {"units": [2, 4, 6, 8], "dropout": {"low": 0.0, "high": 0.5}}},
+    "tiny_bow": {"base": {"cell": "bow", "layers": 1}, "trials": 2, "space": {"units": [4, 8, 16]}},
+}
+
+
 @pytest.fixture(scope="session")
 def finished_studies(tmp_path_factory) -> Workflow:
-    """Five tiny studies (named variants with a baseline, a 2x2 sweep, SMS, two data splits, a user's
-    own tables in four formats) built in one invocation."""
+    """Six tiny studies (named variants with a baseline, a 2x2 sweep, SMS, two data splits, a user's
+    own tables in four formats, two random searches) built in one invocation."""
     workflow = make_tiny_studies_workflow(tmp_path_factory.mktemp("studies"))
     result = workflow.run("--cores", "2", "reports/summary.html", "reports/capacity.html", "reports/sms_spam.html",
-                          "reports/robustness.html", "reports/tables.html")
+                          "reports/robustness.html", "reports/tables.html", "reports/budget.html")
     workflow.log = result.stdout + result.stderr
     return workflow

@@ -21,9 +21,10 @@ DOWNSTREAM = {("aggregate", "study=summary"), ("compare", "study=summary"), ("do
               ("figures", "study=summary, dataset=reuters"), ("report", "study=summary")}
 
 
-def planned_jobs(workflow: Workflow) -> set[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run of the default target would execute, `all` left out."""
-    out = workflow.run("-n").stdout
+def planned_jobs(workflow: Workflow, *targets: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run of ``targets`` (default: the default target) would
+    execute, `all` left out."""
+    out = workflow.run("-n", *targets).stdout
     if "Nothing to be done" in out:
         return set()
     jobs = set()

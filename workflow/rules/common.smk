@@ -1,4 +1,5 @@
 # Helpers shared by the rules: config validation, the run grid and each rule's config slice.
+import json
 import os
 import re
 import sys
@@ -100,9 +101,47 @@ def pad_code(wildcards):
     return code("pad", [rnnbench_data.LOADERS[loader]])
 
 
+def searched(study):
+    """Whether the study has searches: its runs then wait on its trials (checkpoint trials)."""
+    return bool(rnnbench_studies.studies(config)[study].get("searches"))
+
+
+def chosen_trials(study):
+    """dataset -> search -> the run of its validation-best trial, once the study's trials are done
+    (checkpoint trials); None for a study without searches."""
+    if not searched(study):
+        return None
+    with open(checkpoints.trials.get(study=study).output.chosen) as handle:
+        return json.load(handle)
+
+
 def study_runs(study):
-    """(dataset, split, label, run, seed) of the study's runs, sorted."""
-    return rnnbench_studies.study_runs(config, study)
+    """(dataset, split, label, run, seed) of the runs the study compares, sorted: its variants', and
+    for a search study, its chosen trials' under its seeds and splits."""
+    return rnnbench_studies.study_runs(config, study, chosen_trials(study))
+
+
+def trial_files(study, pattern):
+    """``pattern`` (a file under RUN_DIR) of every trial of the study's searches, in trial order."""
+    return [
+        f"{RUN_DIR}/{pattern}".format(
+            dataset=d, split=rnnbench_studies.split_tag(config, d, split), run=r, seed=s
+        )
+        for d, split, _search, _trial, r, s in rnnbench_studies.study_trials(
+            config, study
+        )
+    ]
+
+
+def search_tables(wildcards):
+    """A search study's trial and budget tables (none for another study)."""
+    if not searched(wildcards.study):
+        return {}
+    return {
+        "trials": f"{STUDY_DIR}/trials.csv".format(study=wildcards.study),
+        "budget": f"{STUDY_DIR}/budget.csv".format(study=wildcards.study),
+        "leaders": f"{STUDY_DIR}/budget_leaders.csv".format(study=wildcards.study),
+    }
 
 
 def run_files(study, pattern):
@@ -161,10 +200,14 @@ def study_datasets(wildcards):
 def figure_files(wildcards):
     """The report's figure inputs, named "{dataset}_{figure}": the figures rules' outputs (not
     rnnbench.figures, whose import would bring pandas into every invocation's parse)."""
-    rules_ = [rules.figures] + (
-        [rules.sweep_figures]
-        if rnnbench_studies.sweep_axes(config, wildcards.study)
-        else []
+    rules_ = (
+        [rules.figures]
+        + (
+            [rules.sweep_figures]
+            if rnnbench_studies.sweep_axes(config, wildcards.study)
+            else []
+        )
+        + ([rules.search_figures] if searched(wildcards.study) else [])
     )
     return {
         f"{dataset}_{name}": f"reports/figures/{wildcards.study}/{dataset}/{name}.png"

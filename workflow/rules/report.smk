@@ -46,7 +46,7 @@ rule figures:
         "../envs/rnnbench.yaml"
     params:
         settings=study_settings,
-        sweep=False,
+        figures="study",
         code=code("figures"),
     script:
         "../../scripts/figures.py"
@@ -76,7 +76,32 @@ rule sweep_figures:
         "../envs/rnnbench.yaml"
     params:
         settings=study_settings,
-        sweep=True,
+        figures="sweep",
+        code=code("figures"),
+    script:
+        "../../scripts/figures.py"
+
+
+rule search_figures:
+    """A search study's figure: the expected best validation accuracy of each search by its budget."""
+    input:
+        unpack(dataset_meta),
+        unpack(search_tables),
+        **study_tables(),
+    output:
+        budget=report(
+            "reports/figures/{study}/{dataset}/budget.png",
+            caption="../report/budget.rst",
+            category="{study}: {dataset}",
+            subcategory="Tuning budget",
+        ),
+    log:
+        "logs/search_figures/{study}/{dataset}.log",
+    conda:
+        "../envs/rnnbench.yaml"
+    params:
+        settings=study_settings,
+        figures="search",
         code=code("figures"),
     script:
         "../../scripts/figures.py"
@@ -87,6 +112,7 @@ rule report:
     input:
         unpack(figure_files),
         unpack(dataset_meta),
+        unpack(search_tables),
         **study_tables(),
         metadata=f"{STUDY_DIR}/run_metadata.csv",
         # What the tables were computed from: a report moved aside after a failure (set_aside_stale_reports)
