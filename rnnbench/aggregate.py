@@ -109,6 +109,18 @@ def final_values(runs: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
+def published_finals(runs: pd.DataFrame, names: Mapping[tuple, str], metadata: pd.DataFrame) -> pd.DataFrame:
+    """finals.csv: ``final_values`` with each run's spec name (its folder) and the commit it was
+    trained at: the per-run facts every statistic of the study is computed from."""
+    finals = final_values(runs)
+    keys = list(zip(finals["dataset"], finals["split"].astype(int), finals["variant"], finals["seed"].astype(int)))
+    commits = {(d, int(split), v, int(seed)): commit for d, split, v, seed, commit in
+               metadata.reindex(columns=RUN + ["commit"]).itertuples(index=False)}
+    finals.insert(4, "run", [names[key] for key in keys])
+    finals.insert(5, "commit", [commits.get(key) for key in keys])
+    return finals
+
+
 def bootstrap_ci(values: np.ndarray, splits: np.ndarray | None = None) -> tuple[float, float]:
     """95% bootstrap CI of the mean over runs; NaN when it is undefined (n < 2). With runs on several
     data splits (``splits``: each run's), a two-stage bootstrap: splits resampled, then runs within
@@ -148,11 +160,15 @@ def _two_stage_ci(values: np.ndarray, splits: np.ndarray) -> tuple[float, float]
 def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per (dataset, variant): the test-accuracy distribution over runs (seeds, and splits where there
     are several: ``stats.variance_components`` says how much of it each gives) and the costs."""
+    return summarize_finals(final_values(runs), notebook)
+
+
+def summarize_finals(finals: pd.DataFrame, notebook: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """``summarize`` from one row per run (``final_values``, or a published finals.csv)."""
     from rnnbench.stats import variance_components
 
     notebook = notebook or {}
     rows = []
-    finals = final_values(runs)
     for (dataset, variant), group in finals.groupby(["dataset", "variant"], sort=True):
         parameters = group["parameters"].iloc[0]
         diverged = group["diverged"].astype(bool)

@@ -4,10 +4,15 @@ Seed ensembles: a variant's runs on one split, their probabilities averaged. Pai
 variants on the same documents of one split, each document counted correct for a variant when most
 of the variant's seeds classify it correctly (a majority vote over seeds), then McNemar's exact test
 on the documents where the two disagree; Holm's correction over the pairs of each split.
+
+Both tables are computed from one table of outcomes (``outcomes``): per run, and per variant's seed
+ensemble, which test documents it classifies correctly, as packed bits. The study publishes that
+table, so that both can be recomputed without the models or the probabilities.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 from typing import Iterable
 
@@ -16,6 +21,7 @@ import pandas as pd
 
 ALPHA = 0.05
 ENSEMBLE_COLUMNS = ["dataset", "split", "variant", "seeds", "mean_accuracy", "ensemble_accuracy"]
+OUTCOME_COLUMNS = ["dataset", "split", "variant", "seed", "kind", "documents", "correct"]
 MCNEMAR_COLUMNS = ["dataset", "split", "a", "b", "documents", "a_only", "b_only", "p_value", "p_holm", "significant"]
 
 
@@ -34,21 +40,61 @@ def _correct(probabilities: list[np.ndarray], truth: np.ndarray) -> np.ndarray:
     return np.stack([np.asarray(p).argmax(axis=1) == truth for p in probabilities])
 
 
-def ensembles(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict) -> pd.DataFrame:
-    """Per (dataset, split, variant): the mean accuracy of its runs and the accuracy of their
-    ensemble (mean probabilities). ``runs``: (dataset, split, variant, seed, probabilities);
-    ``labels``: (dataset, split) -> the test labels."""
+def pack(correct: np.ndarray) -> str:
+    """Whether each document is classified correctly, as base64 of the packed bits (one bit per document)."""
+    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode()
+
+
+def unpack(text: str, documents: int) -> np.ndarray:
+    """``pack``'s bits back as booleans, one per document."""
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=int(documents)).astype(bool)
+
+
+def outcomes(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict) -> pd.DataFrame:
+    """One row per run (kind "run") and per variant's seed ensemble on a split (kind "ensemble", mean
+    probabilities, no seed): which test documents it classifies correctly (``pack``). ``runs``: (dataset,
+    split, variant, seed, probabilities); ``labels``: (dataset, split) -> the test labels."""
     rows = []
+    seeds: dict[tuple, list[int]] = {}
+    for dataset, split, variant, seed, _ in runs:
+        seeds.setdefault((dataset, int(split), variant), []).append(int(seed))
     for dataset, split, truth, variants in _by_split(runs, labels):
         for variant, members in variants.items():
-            ensemble = np.mean(np.mean(members, axis=0).argmax(axis=1) == truth)
-            rows.append([dataset, split, variant, len(members), float(_correct(members, truth).mean()), float(ensemble)])
+            for seed, correct in zip(seeds[dataset, split, variant], _correct(members, truth)):
+                rows.append([dataset, split, variant, seed, "run", len(truth), pack(correct)])
+            ensemble = np.mean(members, axis=0).argmax(axis=1) == truth
+            rows.append([dataset, split, variant, None, "ensemble", len(truth), pack(ensemble)])
+    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    frame["seed"] = frame["seed"].astype("Int64")
+    return frame
+
+
+def _outcomes_by_split(table: pd.DataFrame):
+    """Yield (dataset, split, {variant: runs x documents correct}, {variant: ensemble's correct}) per split."""
+    for (dataset, split), rows in table.groupby(["dataset", "split"], sort=True):
+        runs, ensembles_ = {}, {}
+        for row in rows.itertuples(index=False):
+            correct = unpack(row.correct, row.documents)
+            if row.kind == "ensemble":
+                ensembles_[row.variant] = correct
+            else:
+                runs.setdefault(row.variant, []).append(correct)
+        yield dataset, int(split), {v: np.stack(c) for v, c in sorted(runs.items())}, ensembles_
+
+
+def ensembles(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, split, variant): the mean accuracy of its runs and the accuracy of their
+    ensemble (mean probabilities), from the ``outcomes`` table."""
+    rows = []
+    for dataset, split, runs, ensemble in _outcomes_by_split(table):
+        for variant, correct in runs.items():
+            rows.append([dataset, split, variant, len(correct), float(correct.mean()), float(ensemble[variant].mean())])
     return pd.DataFrame(rows, columns=ENSEMBLE_COLUMNS)
 
 
-def majority_correct(probabilities: list[np.ndarray], truth: np.ndarray) -> np.ndarray:
-    """Per document, whether more than half of the runs classify it correctly."""
-    return _correct(probabilities, truth).sum(axis=0) * 2 > len(probabilities)
+def majority_correct(correct: np.ndarray) -> np.ndarray:
+    """Per document, whether more than half of the runs (rows of ``correct``) classify it correctly."""
+    return correct.sum(axis=0) * 2 > len(correct)
 
 
 def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[int, int, float]:
@@ -62,15 +108,17 @@ def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[int, int, flo
     return a_only, b_only, float(statsmodels_mcnemar(table, exact=True).pvalue)
 
 
-def paired_tests(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict, alpha: float = ALPHA) -> pd.DataFrame:
+def paired_tests(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """McNemar's exact test for every pair of variants on each split (seeds pooled by majority vote),
-    Holm-corrected over the pairs of the split; ``significant`` where the corrected p < ``alpha``."""
+    Holm-corrected over the pairs of the split; ``significant`` where the corrected p < ``alpha``; from
+    the ``outcomes`` table."""
     from statsmodels.stats.multitest import multipletests
 
     frames = []
-    for dataset, split, truth, variants in _by_split(runs, labels):
-        correct = {variant: majority_correct(members, truth) for variant, members in variants.items()}
-        rows = [[dataset, split, a, b, len(truth), *mcnemar(correct[a], correct[b])]
+    for dataset, split, runs, _ in _outcomes_by_split(table):
+        correct = {variant: majority_correct(members) for variant, members in runs.items()}
+        documents = len(next(iter(correct.values())))
+        rows = [[dataset, split, a, b, documents, *mcnemar(correct[a], correct[b])]
                 for a, b in itertools.combinations(correct, 2)]
         frame = pd.DataFrame(rows, columns=MCNEMAR_COLUMNS[:-2])
         if len(frame):

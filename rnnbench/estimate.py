@@ -251,6 +251,9 @@ def describe(result: Estimate, cores: int) -> str:
     if result.untimed_rules:
         lines.append(f"not counted: the jobs of {', '.join(result.untimed_rules)} (no finished job of the rule here "
                      "to time)")
+    if "trials" in result.jobs:
+        lines.append("not counted: the retraining of each search's best trial under the study's seeds (which trial is "
+                     "known once the trials are done; estimate again then)")
     if result.unknown:
         lines.append(f"not counted: {result.unknown} runs with no timing (run `snakemake --cores 1 data/padded/<dataset>.npz` "
                      "first to calibrate them)")

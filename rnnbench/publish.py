@@ -1,18 +1,26 @@
-"""Publish a finished study's result tables into the repository, stamped with where they came from.
+"""Publish a finished study's result tables into the repository, with the data they are computed from.
 
     .venv/bin/python -m rnnbench.publish summary [improvements ...] [--any-settings]
+    .venv/bin/python -m rnnbench.publish --check [STUDY ...]
 
 copies ``results/studies/<study>/summary.csv``, ``pairwise.csv`` and, where the study has them,
 ``ensembles.csv`` and ``mcnemar.csv`` to ``docs/results/<study>/``, adds ``importance.csv`` (the ANOVA of
-test accuracy on a sweep's fields, config.yaml telling which fields), writes
-``docs/results/<study>/stamp.json`` (the commit the runs were trained at, when they were
-trained, the command that published them) and regenerates ``docs/results.md``, one Markdown table
-per published study, from those files alone. Models and histories stay out of git. Runs that are
-not the study's shipped ones (config.yaml's variants, seeds, splits and epochs) are refused.
+test accuracy on a sweep's fields, config.yaml telling which fields) and a search study's
+``budget.csv`` and ``budget_leaders.csv``; beside them the data: ``finals.csv`` (one row per run),
+``documents.csv`` (which test documents each run and each seed ensemble gets right, packed bits) and a
+search study's ``trials.csv``. It writes ``docs/results/<study>/stamp.json`` (the commit the runs were
+trained at, when, the command that published them, and what the tables need of the config) and
+regenerates ``docs/results.md``, one Markdown table per published study, from those files alone. Models
+and histories stay out of git. Runs that are not the study's shipped ones (config.yaml's variants,
+seeds, splits and epochs) are refused.
+
+``--check`` recomputes every published table of the studies (all published ones by default) from their
+data files and stamp alone, without TensorFlow and without ``results/``, and names every difference.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -23,7 +31,20 @@ from rnnbench.io import write_json, write_text
 from rnnbench.runtime import checkout_commit
 
 TABLES = ("summary.csv", "pairwise.csv")
-OPTIONAL_TABLES = ("ensembles.csv", "mcnemar.csv")
+OPTIONAL_TABLES = ("ensembles.csv", "mcnemar.csv", "budget.csv", "budget_leaders.csv")
+# What the tables are computed from: published beside them, and all that --check reads.
+DATA = ("finals.csv", "documents.csv")
+OPTIONAL_DATA = ("trials.csv",)
+# Derived tables and the files they are recomputed from (besides stamp.json).
+DERIVED = {
+    "summary.csv": ("finals.csv",),
+    "pairwise.csv": ("finals.csv",),
+    "importance.csv": ("finals.csv",),
+    "ensembles.csv": ("documents.csv",),
+    "mcnemar.csv": ("documents.csv",),
+    "budget.csv": ("trials.csv",),
+    "budget_leaders.csv": ("trials.csv",),
+}
 
 
 def _commits(metadata: pd.DataFrame) -> str:
@@ -32,30 +53,40 @@ def _commits(metadata: pd.DataFrame) -> str:
     return ", ".join(recorded) or checkout_commit(".") or "unknown"
 
 
-def sweep_importance(runs: pd.DataFrame, config, study: str) -> pd.DataFrame:
-    """``stats.importance`` per dataset over the study's swept fields (none: an empty table)."""
-    from rnnbench.aggregate import final_values
-    from rnnbench.stats import importance
+def sweep_description(config, study: str) -> dict:
+    """What a sweep's ANOVA needs of the config: the swept fields, and each grid variant's values of them
+    (none for a study without sweeps)."""
     from rnnbench.studies import grid_variants, study_variants, sweep_axes
 
     axes = sweep_axes(config, study)
     if not axes:
-        return pd.DataFrame()
+        return {}
     specs = {label: spec.as_dict() for label, spec in study_variants(config, study).items()}
-    finals = final_values(runs)
-    finals = finals[finals["variant"].isin(grid_variants(config, study))].copy()
+    return {"axes": axes, "grid": {label: {axis: specs[label][axis] for axis in axes}
+                                   for label in grid_variants(config, study)}}
+
+
+def sweep_importance(finals: pd.DataFrame, sweep: dict) -> pd.DataFrame:
+    """``stats.importance`` per dataset over a sweep's fields (``sweep_description``; none: an empty table)."""
+    from rnnbench.stats import importance
+
+    if not sweep:
+        return pd.DataFrame()
+    axes, grid = sweep["axes"], sweep["grid"]
+    finals = finals[finals["variant"].isin(list(grid))].copy()
     for axis in axes:
-        finals[axis] = finals["variant"].map(lambda variant: specs[variant][axis])
+        finals[axis] = finals["variant"].map(lambda variant: grid[variant][axis])
     return pd.concat([importance(group, axes).assign(dataset=dataset) for dataset, group in finals.groupby("dataset")],
                      ignore_index=True)
 
 
-def shipped_problems(metadata: pd.DataFrame, config, study: str) -> list[str]:
+def shipped_problems(metadata: pd.DataFrame, config, study: str, chosen=None) -> list[str]:
     """How a finished study's runs (run_metadata.csv) differ from the study as ``config`` ships it: runs
-    missing or extra (dataset, split, variant, seed), and runs trained for another number of epochs."""
+    missing or extra (dataset, split, variant, seed), and runs trained for another number of epochs.
+    ``chosen``: a search study's chosen trials (its chosen.json)."""
     from rnnbench.studies import study_runs
 
-    expected = {(d, int(split), label, int(seed)) for d, split, label, _run, seed in study_runs(config, study)}
+    expected = {(d, int(split), label, int(seed)) for d, split, label, _run, seed in study_runs(config, study, chosen)}
     columns = ["dataset", "split", "variant", "seed"]
     have = {(d, int(split), v, int(seed)) for d, split, v, seed in metadata.reindex(columns=columns).itertuples(index=False)
             if not pd.isna(seed)}
@@ -97,19 +128,26 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
 
         config = yaml.safe_load(Path("config.yaml").read_text())
     metadata = pd.read_csv(source / "run_metadata.csv")
-    problems = shipped_problems(metadata, config, study)
+    chosen = json.loads((source / "chosen.json").read_text()) if (source / "chosen.json").is_file() else None
+    problems = shipped_problems(metadata, config, study, chosen)
     if problems and not any_settings:
         raise SystemExit(f"study {study!r} in {source} is not at its shipped settings: {'; '.join(problems)}; "
                          "nothing published (--any-settings publishes it all the same)")
     print(f"publishing {study}: {describe(metadata)}" + (f" ({'; '.join(problems)})" if problems else ""))
     target = docs / "results" / study
     target.mkdir(parents=True, exist_ok=True)
-    for name in TABLES + tuple(name for name in OPTIONAL_TABLES if (source / name).is_file()):
+    missing = [name for name in DATA if not (source / name).is_file()]
+    if missing:
+        raise SystemExit(f"study {study!r} has no {', '.join(missing)} in {source}: rebuild reports/{study}.html "
+                         "with this version (it adds them without retraining)")
+    for name in TABLES + DATA + tuple(n for n in OPTIONAL_TABLES + OPTIONAL_DATA if (source / n).is_file()):
         shutil.copyfile(source / name, target / name)
-    importance = sweep_importance(pd.read_csv(source / "runs.csv"), config, study) if (source / "runs.csv").is_file() \
-        else pd.DataFrame()
+    sweep = sweep_description(config, study)
+    importance = sweep_importance(pd.read_csv(target / "finals.csv"), sweep)
     if len(importance):
         importance.to_csv(target / "importance.csv", index=False)
+    from rnnbench.config import study_notebook
+
     write_json({
         "study": study,
         "runs": int(len(metadata)),
@@ -118,8 +156,95 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
         "trained_to": str(metadata["started_at"].max()),
         "engines": sorted({str(e) for e in metadata.get("engine", pd.Series(dtype=str)).dropna()}),
         "published_by": f"python -m rnnbench.publish {study}",
+        "notebook": study_notebook(config, study),
+        "sweep": sweep,
     }, target / "stamp.json")
+    differences = check(target)
+    if differences:
+        raise SystemExit(f"study {study!r}: published tables differ from those recomputed from its data:\n  "
+                         + "\n  ".join(differences))
     return target
+
+
+def recompute(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every derived table of a published study (``DERIVED``) whose data it has, from its data files and
+    stamp.json alone: no TensorFlow, no results/."""
+    from rnnbench.aggregate import summarize_finals
+    from rnnbench.documents import ensembles, paired_tests
+    from rnnbench.stats import budget_curves, budget_leaders, pairwise_by_dataset
+
+    stamp = json.loads((folder / "stamp.json").read_text())
+    tables = {}
+    if (folder / "finals.csv").is_file():
+        finals = pd.read_csv(folder / "finals.csv")
+        tables["summary.csv"] = summarize_finals(finals, stamp.get("notebook", {}))
+        tables["pairwise.csv"] = pairwise_by_dataset(finals)
+        importance = sweep_importance(finals, stamp.get("sweep", {}))
+        if len(importance):
+            tables["importance.csv"] = importance
+    if (folder / "documents.csv").is_file():
+        documents = pd.read_csv(folder / "documents.csv")
+        tables["ensembles.csv"] = ensembles(documents)
+        tables["mcnemar.csv"] = paired_tests(documents)
+    if (folder / "trials.csv").is_file():
+        curves = budget_curves(pd.read_csv(folder / "trials.csv"))
+        tables["budget.csv"] = curves
+        tables["budget_leaders.csv"] = budget_leaders(curves)
+    return tables
+
+
+def table_differences(name: str, published: pd.DataFrame, recomputed: pd.DataFrame, limit: int = 5) -> list[str]:
+    """How a published table differs from its recomputation: columns, rows, and each cell that differs
+    (numbers beyond rounding: relative 1e-9), named by its row's first columns and its column."""
+    if list(published.columns) != list(recomputed.columns):
+        return [f"{name}: columns {list(published.columns)}, recomputed {list(recomputed.columns)}"]
+    if len(published) != len(recomputed):
+        return [f"{name}: {len(published)} rows, recomputed {len(recomputed)}"]
+    import numpy as np
+
+    differences = []
+    key = [column for column in published.columns[:3]]
+    for column in published.columns:
+        a, b = published[column], recomputed[column]
+        numeric = pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b) \
+            and not pd.api.types.is_bool_dtype(a)
+        if numeric:
+            x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+            same = np.isclose(x, y, rtol=1e-9, atol=1e-12) | (np.isnan(x) & np.isnan(y))
+        else:
+            same = (a.astype(str) == b.astype(str)).to_numpy() | (a.isna() & b.isna()).to_numpy()
+        for row in np.flatnonzero(~same):
+            where = ", ".join(str(published.iloc[row][k]) for k in key)
+            differences.append(f"{name}, row {row + 1} ({where}), {column}: published {_plain(a.iloc[row])}, "
+                               f"recomputed {_plain(b.iloc[row])}")
+    return differences[:limit] + ([f"{name}: {len(differences) - limit} more"] if len(differences) > limit else [])
+
+
+def _plain(value) -> str:
+    """A cell as the CSV shows it: 0.726, not np.float64(0.726)."""
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
+def check(folder: Path) -> list[str]:
+    """Every difference between a published study's tables and their recomputation from its data; a table
+    without the data it is computed from, or data without its table, is a difference too."""
+    missing = [f"{folder.name}: no {name}, so its tables cannot be recomputed" for name in DATA
+               if not (folder / name).is_file()]
+    if missing:
+        return missing
+    recomputed = recompute(folder)
+    differences = []
+    for name in sorted(set(DERIVED) | set(recomputed)):
+        there = (folder / name).is_file()
+        if name in recomputed and not there:
+            differences.append(f"{folder.name}: {name} is missing, though its data is published")
+        elif there and name not in recomputed:
+            differences.append(f"{folder.name}: {name} has no data to recompute it from ({', '.join(DERIVED[name])})")
+        elif there:
+            again = pd.read_csv(io.StringIO(recomputed[name].to_csv(index=False)))  # as the CSV gives it back
+            differences += [f"{folder.name}: {line}" for line in
+                            table_differences(name, pd.read_csv(folder / name), again)]
+    return differences
 
 
 def _fmt(value, digits=3) -> str:
@@ -173,14 +298,48 @@ def main(argv=None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m rnnbench.publish",
                                      description="Publish finished studies' tables into docs/results/.")
-    parser.add_argument("studies", nargs="+", metavar="STUDY")
+    parser.add_argument("studies", nargs="*", metavar="STUDY")
     parser.add_argument("--any-settings", action="store_true",
                         help="publish runs that are not the study's shipped ones (other epochs, seeds or variants)")
+    parser.add_argument("--check", action="store_true",
+                        help="recompute the published tables of the studies (default: every published one) from "
+                             "their published data alone, and name every difference; exit 1 if there is one")
+    parser.add_argument("--docs", type=Path, default=Path("docs"), help="where docs/results/ is (default: docs)")
     args = parser.parse_args(argv)
+    if args.check:
+        raise SystemExit(run_check(args.docs, args.studies))
+    if not args.studies:
+        parser.error("name the studies to publish")
     for study in args.studies:
         print(f"published {publish(study, any_settings=args.any_settings)}")
     write_text(markdown(), Path("docs") / "results.md")
     print("wrote docs/results.md")
+
+
+def run_check(docs: Path, studies: list[str]) -> int:
+    """``--check``: print each study's verdict and time; 1 if any table differs or cannot be recomputed."""
+    import time
+
+    folders = [docs / "results" / study for study in studies] or sorted(
+        path.parent for path in (docs / "results").glob("*/stamp.json"))
+    failed = 0
+    for folder in folders:
+        if not (folder / "stamp.json").is_file():
+            print(f"{folder.name}: not published (no {folder / 'stamp.json'})")
+            failed += 1
+            continue
+        start = time.perf_counter()
+        differences = check(folder)
+        took = time.perf_counter() - start
+        data = sum((folder / name).stat().st_size for name in DATA + OPTIONAL_DATA if (folder / name).is_file())
+        if differences:
+            failed += 1
+            print(f"{folder.name}: DIFFERENT ({took:.1f} s)\n  " + "\n  ".join(differences))
+        else:
+            tables = sorted(name for name in DERIVED if (folder / name).is_file())
+            print(f"{folder.name}: every table recomputed from {data:,} bytes of data: {', '.join(tables)} "
+                  f"({took:.1f} s)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -275,7 +275,7 @@ def render(
 ) -> str:
     """The report's HTML. ``settings`` is the report rule's config slice."""
     what_ran = {
-        "variants": ", ".join(settings["variants"]),
+        "variants": ", ".join(settings["variants"]) or "none besides each search's chosen trial",
         "seeds": ", ".join(map(str, settings["seeds"])),
         "epochs": settings["epochs"],
         "batch size": settings["batch_size"],

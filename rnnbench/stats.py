@@ -62,9 +62,26 @@ def _quantile_function(scores):
     return quantiles
 
 
+def _deepsig():
+    """deepsig, imported without the TensorFlow it would load to convert its tensors (the scores here
+    are numpy's): seconds saved, and the published tables recompute without TensorFlow."""
+    import sys
+
+    import scipy.stats  # noqa: F401  (before the block: scipy looks other array libraries up in sys.modules)
+
+    if "deepsig" in sys.modules or "tensorflow" in sys.modules:
+        return importlib.import_module("deepsig")
+    sys.modules["tensorflow"] = None  # `import tensorflow` fails, and deepsig goes on without it
+    try:
+        return importlib.import_module("deepsig")
+    finally:
+        sys.modules.pop("tensorflow", None)
+
+
 @contextlib.contextmanager
 def _fast_deepsig():
     """deepsig's ASO with ``_quantile_function`` in place of its own."""
+    _deepsig()
     module = importlib.import_module("deepsig.aso")  # the package's name `aso` is the function
     original = module.get_quantile_function
     module.get_quantile_function = _quantile_function
@@ -86,8 +103,7 @@ def aso_matrix(scores: dict[str, np.ndarray], iterations: int = ITERATIONS) -> p
     At the Bonferroni-adjusted confidence level (``bonferroni_confidence``) for the pairs
     compared. Variants with fewer than 2 seeds get NaN: no distribution to compare.
     """
-    from deepsig import multi_aso
-
+    multi_aso = _deepsig().multi_aso
     names = list(scores)
     matrix = pd.DataFrame(np.nan, index=names, columns=names)
     usable = {name: values for name, values in scores.items() if len(values) >= 2}
@@ -128,6 +144,13 @@ def pairwise(finals: pd.DataFrame, metric: str = "test_accuracy", iterations: in
             }
         )
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+def pairwise_by_dataset(finals: pd.DataFrame, metric: str = "test_accuracy", iterations: int = ITERATIONS) -> pd.DataFrame:
+    """``pairwise`` of each dataset of a study's finals, one table, with a dataset column."""
+    frames = [pairwise(group, metric, iterations).assign(dataset=dataset)
+              for dataset, group in finals.groupby("dataset", sort=True)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIR_COLUMNS + ["dataset"])
 
 
 def seeds_needed(

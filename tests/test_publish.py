@@ -11,7 +11,8 @@ from rnnbench.publish import markdown, publish
 
 SUMMARY_CONFIG = {"datasets": {"reuters": {"loader": "reuters"}}, "seeds": [0, 1, 2], "epochs": 40,
                   "variants": {"lstm": {"cell": "lstm", "layers": 1, "units": 4},
-                               "bow_mlp": {"cell": "bow", "layers": 1, "units": 8}}}
+                               "bow_mlp": {"cell": "bow", "layers": 1, "units": 8}},
+                  "notebook": {"lstm": 0.726}}
 
 
 def run_metadata(config, study, **columns):
@@ -24,20 +25,33 @@ def run_metadata(config, study, **columns):
     return pd.DataFrame(rows).assign(**columns)
 
 
-def finished_study(root, study="summary", config=SUMMARY_CONFIG):
-    from rnnbench.aggregate import summarize
-    from rnnbench.stats import pairwise
-    from rnnbench.aggregate import final_values
+def finished_study(root, study="summary", config=SUMMARY_CONFIG, scores=None):
+    """A study's folder as the workflow leaves it: its tables computed by the workflow's own functions
+    from runs of the given test accuracies (variant -> one per seed), and the data they come from."""
+    from rnnbench.aggregate import published_finals, summarize_finals
+    from rnnbench.documents import ensembles, outcomes, paired_tests
+    from rnnbench.stats import pairwise_by_dataset
+    from rnnbench.studies import study_runs
     from tests.test_aggregate import fake_run
+    from tests.test_replicates import probabilities
 
     rng = np.random.default_rng(0)
-    scores = {"lstm": 0.78 + 0.01 * rng.standard_normal(3), "bow_mlp": 0.85 + 0.01 * rng.standard_normal(3)}
+    scores = scores or {"lstm": 0.78 + 0.01 * rng.standard_normal(3), "bow_mlp": 0.85 + 0.01 * rng.standard_normal(3)}
     runs = pd.concat([fake_run(v, s, float(x)) for v, xs in scores.items() for s, x in enumerate(xs)])
     folder = root / "results" / "studies" / study
     folder.mkdir(parents=True)
-    summarize(runs, {"lstm": 0.726}).to_csv(folder / "summary.csv", index=False)
-    pairwise(final_values(runs), iterations=200).to_csv(folder / "pairwise.csv", index=False)
-    run_metadata(config, study).to_csv(folder / "run_metadata.csv", index=False)
+    metadata = run_metadata(config, study)
+    names = {(d, split, label, seed): run for d, split, label, run, seed in study_runs(config, study)}
+    finals = published_finals(runs, names, metadata)
+    truth = rng.integers(0, 4, 50)
+    predictions = [("reuters", 113, v, s, probabilities(truth, rng.random(50) < x))
+                   for v, xs in scores.items() for s, x in enumerate(xs)]
+    documents = outcomes(predictions, {("reuters", 113): truth})
+    tables = {"summary": summarize_finals(finals, config.get("notebook", {})), "pairwise": pairwise_by_dataset(finals),
+              "run_metadata": metadata, "finals": finals, "documents": documents, "ensembles": ensembles(documents),
+              "mcnemar": paired_tests(documents)}
+    for name, table in tables.items():
+        table.to_csv(folder / f"{name}.csv", index=False)
     return folder
 
 
@@ -68,7 +82,6 @@ def test_a_sweep_is_published_with_its_anova(tmp_path):
     from scipy import stats as scipy_stats
 
     from rnnbench.studies import spec_name
-    from tests.test_aggregate import fake_run
 
     config = {"datasets": {"reuters": {"loader": "reuters"}}, "variants": {"deep": {"cell": "lstm", "layers": 3, "units": 4}},
               "seeds": [0, 1, 2], "epochs": 40,
@@ -76,10 +89,8 @@ def test_a_sweep_is_published_with_its_anova(tmp_path):
               "studies": {"capacity": {"datasets": ["reuters"], "sweeps": ["width"], "variants": ["deep"]}}}
     names = [spec_name({"cell": "lstm", "layers": 1, "units": units}) for units in (4, 8)]
     scores = {names[0]: [0.70, 0.71, 0.69], names[1]: [0.75, 0.77, 0.76]}
-    folder = finished_study(tmp_path, "capacity", config)
     beside = {"deep": [0.50, 0.52, 0.51]}  # a named variant beside the grid: compared, not in the ANOVA
-    runs = pd.concat([fake_run(v, s, x) for v, xs in {**scores, **beside}.items() for s, x in enumerate(xs)])
-    runs.to_csv(folder / "runs.csv", index=False)
+    finished_study(tmp_path, "capacity", config, {**scores, **beside})
     target = publish("capacity", tmp_path / "results", tmp_path / "docs", config)
     (row,) = pd.read_csv(target / "importance.csv").to_dict("records")
     expected = scipy_stats.f_oneway(*scores.values())
@@ -129,3 +140,61 @@ def test_publish_says_what_it_publishes(tmp_path, capsys):
     finished_study(tmp_path)
     publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
     assert "publishing summary: 6 runs of 2 variants, 40 epochs, seeds 0, 1, 2" in capsys.readouterr().out
+
+
+def test_the_check_recomputes_every_table_and_names_a_number_edited_by_hand(tmp_path, capsys):
+    from rnnbench.publish import run_check
+
+    finished_study(tmp_path)
+    target = publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    assert run_check(tmp_path / "docs", []) == 0
+    assert "summary: every table recomputed from" in capsys.readouterr().out
+    summary = (target / "summary.csv").read_text()
+    edited = pd.read_csv(target / "summary.csv")
+    edited.loc[1, "accuracy_mean"] = round(edited.loc[1, "accuracy_mean"] + 0.001, 4)
+    edited.to_csv(target / "summary.csv", index=False)
+    assert run_check(tmp_path / "docs", ["summary"]) == 1
+    out = capsys.readouterr().out
+    assert f"summary.csv, row 2 (reuters, {edited.loc[1, 'variant']}, 3), accuracy_mean: published " in out
+    (target / "summary.csv").write_text(summary)
+    mcnemar = pd.read_csv(target / "mcnemar.csv")
+    mcnemar.loc[0, "a_only"] += 1
+    mcnemar.to_csv(target / "mcnemar.csv", index=False)
+    assert run_check(tmp_path / "docs", ["summary"]) == 1
+    assert "mcnemar.csv, row 1 (reuters, 113, " in capsys.readouterr().out
+    (target / "documents.csv").unlink()
+    assert run_check(tmp_path / "docs", ["summary"]) == 1
+    assert "summary: no documents.csv, so its tables cannot be recomputed" in capsys.readouterr().out
+
+
+def test_the_check_needs_neither_tensorflow_nor_the_results(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    finished_study(tmp_path)
+    publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    shutil.rmtree(tmp_path / "results")
+    script = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
+              "from rnnbench.publish import main; main(['--check'])")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "summary: every table recomputed from" in done.stdout
+
+
+# Published before their per-run data was: their runs are no longer on any machine, so they wait for
+# a retraining (snakemake reports/<study>.html, then python -m rnnbench.publish <study>).
+WITHOUT_DATA = {"summary", "improvements", "initializers", "dropout", "capacity", "robustness", "sms_spam"}
+
+
+def test_every_published_study_with_its_data_recomputes_to_the_last_digit(capsys):
+    from rnnbench.publish import DATA, run_check
+    from tests.conftest import REPO
+
+    published = {path.parent.name for path in (REPO / "docs" / "results").glob("*/stamp.json")}
+    with_data = sorted(s for s in published if all((REPO / "docs" / "results" / s / n).is_file() for n in DATA))
+    assert published - set(with_data) <= WITHOUT_DATA, "a study published since has no data"
+    assert with_data and run_check(REPO / "docs", with_data) == 0, capsys.readouterr().out

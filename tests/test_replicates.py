@@ -6,7 +6,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from rnnbench.aggregate import bootstrap_ci
-from rnnbench.documents import ensembles, majority_correct, mcnemar, pair_verdicts, paired_tests
+from rnnbench.documents import ensembles, majority_correct, mcnemar, outcomes, pack, pair_verdicts, paired_tests, unpack
 from rnnbench.stats import seeds_needed, variance_components
 
 
@@ -77,8 +77,9 @@ def test_paired_tests_vote_over_seeds_and_correct_for_the_pairs():
     same = [probabilities(truth, rng.random(400) < 0.6) for _ in range(3)]
     runs = [("d", 1, name, seed, p) for name, group in (("good", good), ("bad", bad), ("same", same))
             for seed, p in enumerate(group)]
-    tests = paired_tests(runs, labels).set_index(["a", "b"])
-    votes = {name: majority_correct(group, truth) for name, group in (("good", good), ("bad", bad))}
+    tests = paired_tests(outcomes(runs, labels)).set_index(["a", "b"])
+    votes = {name: majority_correct(np.stack([p.argmax(axis=1) == truth for p in group]))
+             for name, group in (("good", good), ("bad", bad))}
     assert tests.loc[("bad", "good"), "b_only"] == int(np.sum(votes["good"] & ~votes["bad"]))
     raw = tests["p_value"].to_numpy()
     holm = np.maximum.accumulate(np.sort(raw) * (len(raw) - np.arange(len(raw))))  # Holm's step-down
@@ -105,9 +106,19 @@ def test_ensemble_accuracy_is_that_of_the_mean_probabilities():
         right = np.ones(6, bool)
         right[wrong] = False
         runs.append(("d", 5, "v", seed, probabilities(truth, right)))
-    (row,) = ensembles(runs, {("d", 5): truth}).to_dict("records")
+    table = outcomes(runs, {("d", 5): truth})
+    (row,) = ensembles(table).to_dict("records")
     assert row["mean_accuracy"] == pytest.approx(5 / 6)
     assert row["ensemble_accuracy"] == 1.0 and row["seeds"] == 3
+    assert table["kind"].tolist() == ["run"] * 3 + ["ensemble"] and table["seed"].tolist()[:3] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("documents", [1, 7, 8, 9, 1195])
+def test_a_runs_outcomes_pack_into_one_bit_per_document_and_back(documents):
+    correct = np.random.default_rng(documents).random(documents) < 0.7
+    text = pack(correct)
+    assert len(text) == 4 * -(-((documents + 7) // 8) // 3)  # base64 of ceil(documents / 8) bytes
+    assert np.array_equal(unpack(text, documents), correct)
 
 
 def test_seeds_needed_falls_as_the_gap_grows():

@@ -1,6 +1,7 @@
 """The report opened in a real headless Chromium, offline: every figure decodes, nothing is fetched."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -111,3 +112,26 @@ def test_a_users_tables_show_their_class_names_and_per_class_scores(browser, fin
     assert "urgent precision" in page.locator("table.leaderboard").nth(3).inner_text()
     images = page.eval_on_selector_all("img[alt^='Confusion']", "els => els.map(e => e.naturalWidth)")
     assert len(images) == 4 and min(images) > 100
+
+
+def test_a_search_studys_budget_shows_its_curves_leaders_and_chosen_trials(browser, finished_studies):
+    """The search study: the budget figure decodes, each search has its row with the trial it chose,
+    and the read-out says who leads from n = 1 to the whole budget."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((finished_studies.root / "reports" / "budget.html").as_uri(), wait_until="load")
+    table = page.locator("table.budget")
+    assert table.count() == 1 and table.is_visible() and errors == []
+    rows = table.locator("tr")
+    assert rows.count() == 3
+    searches = sorted(rows.nth(i).locator("td").first.inner_text() for i in (1, 2))
+    assert searches == ["tiny_bow", "tiny_lstm"]
+    chosen = [rows.nth(i).locator("td.name").nth(1).inner_text() for i in (1, 2)]
+    assert all(re.fullmatch(r"tiny_(bow|lstm)\.t\d", trial) for trial in chosen)
+    readings = page.locator("ul.readings li").all_inner_texts()
+    spans = [re.match(r"n = (\d+)(?:–(\d+))?: (tiny_\w+) leads", line) for line in readings]
+    spans = [match for match in spans if match]
+    assert spans and spans[0].group(1) == "1" and int(spans[-1].group(2) or spans[-1].group(1)) == 3
+    widths = page.eval_on_selector_all("img[alt^='Expected best']", "els => els.map(e => e.naturalWidth)")
+    assert len(widths) == 1 and widths[0] > 100

@@ -13,6 +13,7 @@ from rnnbench.search import draw_trials
 from rnnbench.stats import expected_max
 from rnnbench.studies import spec_name
 from tests.conftest import TINY_SEARCHES, Workflow, study_file
+from tests.test_estimate import estimate, jobs
 from tests.test_reruns import planned_jobs
 
 pytestmark = pytest.mark.slow
@@ -59,6 +60,9 @@ def test_raising_a_searchs_budget_plans_only_its_new_trials(searched):
     planned = {job for job in planned_jobs(searched, "reports/budget.html") if job[0] == "train"}
     new = [spec_name(spec) for spec in draw_trials(config["searches"]["tiny_lstm"])][3:]
     assert planned == {("train", f"dataset=reuters, split=, run={run}, seed=100") for run in new}
+    plan = estimate(searched, "reports/budget.html", "--no-calibration")
+    assert jobs(plan)["train"] == 2 and jobs(plan)["trials"] == 1
+    assert "not counted: the retraining of each search's best trial" in plan
     config["searches"]["tiny_lstm"] = TINY_SEARCHES["tiny_lstm"]
     searched.write_config(config)
     assert planned_jobs(searched, "reports/budget.html") == set()

@@ -45,7 +45,8 @@ def test_shipped_studies_dry_run_at_once(tmp_path):
 
 def test_tiny_studies_end_to_end(finished_studies):
     root = finished_studies.root
-    assert finished_studies.log.count("rule train:") == 16 + 4 + 4, "each shared run trained once"
+    # 16 + 4 + 4 runs of the variant studies, 5 search trials and their 2 chosen trials under 2 seeds
+    assert finished_studies.log.count("rule train:") == 16 + 4 + 4 + 5 + 4, "each shared run trained once"
     for study in ("summary", "capacity", "sms_spam"):
         report = (root / "reports" / f"{study}.html").read_text()
         assert f"study {study}" in report
@@ -139,3 +140,27 @@ def test_a_users_tables_run_through_the_workflow(finished_studies):
     assert "tickets table: " in report, "the provenance gives each file's sha256"
     notes = json.loads((root / "data" / "padded" / "notes.json").read_text())
     assert notes["vectorization"]["maxlen"] == 12
+
+
+def test_every_kind_of_study_publishes_tables_that_its_data_recomputes(finished_studies, tmp_path, capsys):
+    """The workflow's own tables of each tiny study (variants and a baseline, a sweep, SMS, two splits,
+    a user's tables, a search) are recomputed from the published data alone; an edit is caught."""
+    import yaml
+
+    from rnnbench.publish import publish, run_check
+
+    root = finished_studies.root
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    docs = tmp_path / "docs"
+    studies = ["summary", "capacity", "sms_spam", "robustness", "tables", "budget"]
+    for study in studies:
+        publish(study, root / "results", docs, config, any_settings=True)
+    assert run_check(docs, []) == 0
+    out = capsys.readouterr().out
+    assert all(f"{study}: every table recomputed from" in out for study in studies), out
+    assert "importance.csv" in out and "budget_leaders.csv" in out
+    budget = pd.read_csv(docs / "results" / "budget" / "budget.csv")
+    budget.loc[0, "high"] += 0.01
+    budget.to_csv(docs / "results" / "budget" / "budget.csv", index=False)
+    assert run_check(docs, ["budget"]) == 1
+    assert "budget.csv, row 1 (reuters, tiny_bow, 1), high: published" in capsys.readouterr().out

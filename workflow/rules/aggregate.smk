@@ -1,6 +1,6 @@
 rule aggregate:
     """One study's tidy runs.csv (dataset, variant, seed, epoch, metric, value), confusion cells,
-    run metadata and summary; variants are labelled as the study names them."""
+    run metadata, one row per run (finals.csv) and summary; variants are labelled as the study names them."""
     input:
         histories=study_run_files("history.csv"),
         metrics=study_run_files("metrics.json"),
@@ -10,6 +10,7 @@ rule aggregate:
         summary=f"{STUDY_DIR}/summary.csv",
         confusion=f"{STUDY_DIR}/confusion.csv",
         metadata=f"{STUDY_DIR}/run_metadata.csv",
+        finals=f"{STUDY_DIR}/finals.csv",
     log:
         "logs/aggregate/{study}.log",
     conda:
@@ -50,6 +51,7 @@ rule documents:
     output:
         ensembles=f"{STUDY_DIR}/ensembles.csv",
         mcnemar=f"{STUDY_DIR}/mcnemar.csv",
+        documents=f"{STUDY_DIR}/documents.csv",
     log:
         "logs/documents/{study}.log",
     conda:
