@@ -1,6 +1,7 @@
 rule aggregate:
     """One study's tidy runs.csv (dataset, variant, seed, epoch, metric, value), confusion cells,
-    run metadata, one row per run (finals.csv) and summary; variants are labelled as the study names them."""
+    run metadata, one row per run (finals.csv) and summary; variants are labelled as the study
+    names them."""
     input:
         histories=study_run_files("history.csv"),
         metrics=study_run_files("metrics.json"),
