@@ -217,6 +217,8 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
                 if name not in config.get(key, {}):
                     problems.append(f"studies.{study}.{key}: no {key[:-2] if key == 'searches' else key[:-1]} "
                                     f"named {name!r} in {key}")
+        if "trial_seed" in entry and not entry.get("searches"):
+            problems.append(f"studies.{study}.trial_seed: only for a study with searches (the seed its trials train under)")
         if entry.get("searches") and entry.get("trial_seed", DEFAULT_TRIAL_SEED) in entry.get("seeds", config["seeds"]):
             problems.append(
                 f"studies.{study}.trial_seed = {entry.get('trial_seed', DEFAULT_TRIAL_SEED)}: one of the study's seeds; the "

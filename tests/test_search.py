@@ -111,6 +111,10 @@ def test_a_study_names_known_searches_and_keeps_the_trial_seed_apart_from_its_se
         validate_config(config, SCHEMA)
     with pytest.raises(ConfigError, match=r"studies\.budget\.trial_seed = 1: one of the study's seeds"):
         validate_config(config_with(trial_seed=1), SCHEMA)
+    config = config_with()
+    config["studies"]["plain"] = {"datasets": ["reuters"], "variants": ["lstm"], "trial_seed": 7}
+    with pytest.raises(ConfigError, match=r"studies\.plain\.trial_seed: only for a study with searches"):
+        validate_config(config, SCHEMA)
 
 
 def test_a_search_study_trains_its_trials_once_and_compares_the_chosen_under_its_seeds():
