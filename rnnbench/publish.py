@@ -263,9 +263,11 @@ def markdown(docs: Path = Path("docs")) -> str:
         summary = pd.read_csv(folder / "summary.csv")
         ensembles = pd.read_csv(folder / "ensembles.csv") if (folder / "ensembles.csv").is_file() else pd.DataFrame()
         parts.append(f"## {stamp['study']}\n")
+        recompute = (f" Every table recomputes from the data beside it: `python -m rnnbench.publish --check "
+                     f"{stamp['study']}`." if all((folder / name).is_file() for name in DATA) else "")
         parts.append(f"{stamp['runs']} runs trained at commit {stamp['trained_at_commit']}, "
                      f"{stamp['trained_from'][:10]} to {stamp['trained_to'][:10]}, engine "
-                     f"{', '.join(stamp['engines']) or 'n/a'}.\n")
+                     f"{', '.join(stamp['engines']) or 'n/a'}.{recompute}\n")
         for dataset, rows in summary.groupby("dataset", sort=True):
             ensemble = (ensembles[ensembles["dataset"] == dataset].groupby("variant")["ensemble_accuracy"].mean()
                         if len(ensembles) else pd.Series(dtype=float))

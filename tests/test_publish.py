@@ -68,6 +68,7 @@ def test_a_finished_study_is_published_with_its_stamp_and_a_table(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| variant")]
     assert rows[0].startswith(f"| {best.variant} | {best.accuracy_mean:.3f} ± {best.accuracy_std:.3f} |")
     assert "| lstm |" in text and "0.726" in text and "commit abc1234" in text
+    assert "Every table recomputes from the data beside it: `python -m rnnbench.publish --check summary`" in text
 
 
 def test_an_unfinished_study_is_refused_by_name(tmp_path):
