@@ -199,3 +199,9 @@ def test_every_published_study_with_its_data_recomputes_to_the_last_digit(capsys
     with_data = sorted(s for s in published if all((REPO / "docs" / "results" / s / n).is_file() for n in DATA))
     assert published - set(with_data) <= WITHOUT_DATA, "a study published since has no data"
     assert with_data and run_check(REPO / "docs", with_data) == 0, capsys.readouterr().out
+
+
+def test_the_committed_results_page_is_what_the_published_files_give():
+    from tests.conftest import REPO
+
+    assert (REPO / "docs" / "results.md").read_text() == markdown(REPO / "docs")
