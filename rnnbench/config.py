@@ -120,9 +120,9 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     """Raise ConfigError listing every problem, each with its key path and value."""
     problems = non_finite_numbers(config)
     if not problems:
-        validator = _validator_class()(load_schema(schema_path))
-        errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-        problems = [_describe(e) for e in errors] or space_value_problems(config, load_schema(schema_path))
+        schema = load_schema(schema_path)
+        errors = sorted(_validator_class()(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+        problems = [_describe(e) for e in errors] or space_value_problems(config, schema)
     problems += _semantic_problems(config) if not problems else []
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
@@ -202,8 +202,8 @@ def check_config_files(paths) -> None:
 
 def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
     """Checks that JSON Schema cannot express."""
-    from rnnbench.search import search_problems
-    from rnnbench.studies import DEFAULT_TRIAL_SEED, spec_name
+    from rnnbench.search import draw_problems, range_problems, space_values
+    from rnnbench.studies import spec_name, trial_seed
 
     problems = []
     for name in config.get("notebook", {}):
@@ -219,26 +219,20 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
                                     f"named {name!r} in {key}")
         if "trial_seed" in entry and not entry.get("searches"):
             problems.append(f"studies.{study}.trial_seed: only for a study with searches (the seed its trials train under)")
-        if entry.get("searches") and entry.get("trial_seed", DEFAULT_TRIAL_SEED) in entry.get("seeds", config["seeds"]):
+        if entry.get("searches") and trial_seed(config, study) in entry.get("seeds", config["seeds"]):
             problems.append(
-                f"studies.{study}.trial_seed = {entry.get('trial_seed', DEFAULT_TRIAL_SEED)}: one of the study's seeds; the "
+                f"studies.{study}.trial_seed = {trial_seed(config, study)}: one of the study's seeds; the "
                 "trials' seed is kept apart from the seeds that retrain the chosen trials"
             )
     for label, spec in config["variants"].items():
         problems += family_problems(f"variants.{label}", spec)
     for sweep, entry in config.get("sweeps", {}).items():
-        cells = entry["grid"].get("cell", [entry["base"].get("cell")])
-        if None in cells:
-            problems.append(f"sweeps.{sweep}: cell neither in base nor in grid")
-        for cell in (c for c in cells if c is not None):
-            fields = {**entry["base"], **{key: values[0] for key, values in entry["grid"].items()}, "cell": cell}
-            problems += [problem.replace(" requires ", " requires, in base or grid, ")
-                         for problem in family_problems(f"sweeps.{sweep}", fields)]
-        clash = sorted(set(entry["base"]) & set(entry["grid"]))
-        if clash:
-            problems.append(f"sweeps.{sweep}: {', '.join(clash)} both in base and in grid")
+        problems += partial_spec_problems(f"sweeps.{sweep}", entry["base"], entry["grid"], "grid")
     for search, entry in config.get("searches", {}).items():
-        problems += search_problems(search, entry)
+        fills = {field: space_values(domain) for field, domain in entry["space"].items()}
+        found = partial_spec_problems(f"searches.{search}", entry["base"], fills, "space", drawn_again=True)
+        found += range_problems(search, entry)
+        problems += found or draw_problems(search, entry)
     problems += split_problems(config)
     if problems:
         return problems
@@ -250,6 +244,27 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
                 f"variants.{label}: the same spec as variants.{other} ({spec_name(spec)}); "
                 "a variant's identity is its spec, so keep one name"
             )
+    return problems
+
+
+def partial_spec_problems(where: str, base: Mapping[str, Any], fills: Mapping[str, list], word: str,
+                          drawn_again: bool = False) -> list[str]:
+    """A base spec that a sweep's grid or a search's space (``word``; field -> its values) completes: a
+    cell in one of them, each cell's family's fields on the first value of each (a required one in
+    base or ``word``), no field in both. ``drawn_again``: a search draws a combination its family
+    refuses again, so units that are no multiple of heads are not a problem there."""
+    problems = []
+    cells = fills.get("cell", [base.get("cell")])
+    if None in cells:
+        problems.append(f"{where}: cell neither in base nor in {word}")
+    for cell in (c for c in cells if c is not None):
+        fields = {**base, **{key: values[0] for key, values in fills.items()}, "cell": cell}
+        problems += [problem.replace(" requires ", f" requires, in base or {word}, ")
+                     for problem in family_problems(where, fields)
+                     if not (drawn_again and "is not a multiple" in problem)]
+    clash = sorted(set(base) & set(fills))
+    if clash:
+        problems.append(f"{where}: {', '.join(clash)} both in base and in {word}")
     return problems
 
 

@@ -26,11 +26,11 @@ MCNEMAR_COLUMNS = ["dataset", "split", "a", "b", "documents", "a_only", "b_only"
 
 
 def _by_split(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict):
-    """Yield (dataset, split, truth, {variant: [probabilities of each seed]}) per split, sorted."""
-    grouped: dict[tuple, dict[str, list[np.ndarray]]] = {}
-    for dataset, split, variant, _seed, probabilities in runs:
+    """Yield (dataset, split, truth, {variant: [(seed, probabilities) of each run]}) per split, sorted."""
+    grouped: dict[tuple, dict[str, list[tuple[int, np.ndarray]]]] = {}
+    for dataset, split, variant, seed, probabilities in runs:
         members = grouped.setdefault((dataset, int(split)), {}).setdefault(variant, [])
-        members.append(np.asarray(probabilities, dtype=np.float64))
+        members.append((int(seed), np.asarray(probabilities, dtype=np.float64)))
     for (dataset, split), variants in sorted(grouped.items()):
         yield dataset, split, labels[(dataset, split)], dict(sorted(variants.items()))
 
@@ -55,14 +55,12 @@ def outcomes(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict
     probabilities, no seed): which test documents it classifies correctly (``pack``). ``runs``: (dataset,
     split, variant, seed, probabilities); ``labels``: (dataset, split) -> the test labels."""
     rows = []
-    seeds: dict[tuple, list[int]] = {}
-    for dataset, split, variant, seed, _ in runs:
-        seeds.setdefault((dataset, int(split), variant), []).append(int(seed))
     for dataset, split, truth, variants in _by_split(runs, labels):
         for variant, members in variants.items():
-            for seed, correct in zip(seeds[dataset, split, variant], _correct(members, truth)):
+            seeds, probabilities = zip(*members)
+            for seed, correct in zip(seeds, _correct(probabilities, truth)):
                 rows.append([dataset, split, variant, seed, "run", len(truth), pack(correct)])
-            ensemble = np.mean(members, axis=0).argmax(axis=1) == truth
+            ensemble = np.mean(probabilities, axis=0).argmax(axis=1) == truth
             rows.append([dataset, split, variant, None, "ensemble", len(truth), pack(ensemble)])
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     frame["seed"] = frame["seed"].astype("Int64")

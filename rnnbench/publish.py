@@ -123,6 +123,10 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
     if missing:
         raise SystemExit(f"study {study!r} is not finished: {', '.join(str(source / m) for m in missing)} missing; "
                          f"build reports/{study}.html first")
+    missing = [name for name in DATA if not (source / name).is_file()]
+    if missing:
+        raise SystemExit(f"study {study!r} has no {', '.join(missing)} in {source}: rebuild reports/{study}.html "
+                         "with this version (it adds them without retraining)")
     if config is None:
         import yaml
 
@@ -136,10 +140,6 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
     print(f"publishing {study}: {describe(metadata)}" + (f" ({'; '.join(problems)})" if problems else ""))
     target = docs / "results" / study
     target.mkdir(parents=True, exist_ok=True)
-    missing = [name for name in DATA if not (source / name).is_file()]
-    if missing:
-        raise SystemExit(f"study {study!r} has no {', '.join(missing)} in {source}: rebuild reports/{study}.html "
-                         "with this version (it adds them without retraining)")
     for name in TABLES + DATA + tuple(n for n in OPTIONAL_TABLES + OPTIONAL_DATA if (source / n).is_file()):
         shutil.copyfile(source / name, target / name)
     sweep = sweep_description(config, study)
@@ -203,7 +203,7 @@ def table_differences(name: str, published: pd.DataFrame, recomputed: pd.DataFra
     import numpy as np
 
     differences = []
-    key = [column for column in published.columns[:3]]
+    key = list(published.columns[:3])
     for column in published.columns:
         a, b = published[column], recomputed[column]
         numeric = pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b) \

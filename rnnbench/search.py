@@ -63,14 +63,15 @@ def draw_trials(search: Mapping[str, Any], where: str = "search") -> list[Spec]:
             if family_problems(where, fields):
                 continue
             spec = Spec.of(fields)
-            if spec_name(spec) not in names:
+            name = spec_name(spec)
+            if name not in names:
                 break
         else:
             raise SearchError(
                 f"{where}: trial {trial + 1} found no spec that is valid and unlike the {trial} before it "
                 f"in {ATTEMPTS} draws; its space is too small for trials = {search['trials']}"
             )
-        names.add(spec_name(spec))
+        names.add(name)
         specs.append(spec)
     return specs
 
@@ -85,9 +86,9 @@ def space_values(domain: Any) -> list:
     return list(domain) if isinstance(domain, list) else [domain["low"], domain["high"]]
 
 
-def search_problems(name: str, search: Mapping[str, Any]) -> list[str]:
-    """What the schema cannot say about one search: ranges that run backwards or log ranges through
-    zero, fields its family refuses, a base that sets a field the space also draws, a space too small."""
+def range_problems(name: str, search: Mapping[str, Any]) -> list[str]:
+    """What the schema cannot say about a search's ranges: one that runs backwards, a log range through
+    zero (its fields against their families: ``rnnbench.config.partial_spec_problems``)."""
     where = f"searches.{name}"
     problems = []
     for field, domain in sorted(search["space"].items()):
@@ -96,22 +97,16 @@ def search_problems(name: str, search: Mapping[str, Any]) -> list[str]:
                 problems.append(f"{where}.space.{field}: low = {domain['low']} is not below high = {domain['high']}")
             if domain.get("log") and domain["low"] <= 0:
                 problems.append(f"{where}.space.{field}: a log range needs low > 0, not {domain['low']}")
-    clash = sorted(set(search["base"]) & set(search["space"]))
-    if clash:
-        problems.append(f"{where}: {', '.join(clash)} both in base and in space")
-    cells = search["space"].get("cell", [search["base"].get("cell")])
-    if None in cells:
-        problems.append(f"{where}: cell neither in base nor in space")
-    for cell in (c for c in cells if c is not None):
-        fields = {**search["base"], **{f: space_values(d)[0] for f, d in search["space"].items()}, "cell": cell}
-        problems += [problem.replace(" requires ", " requires, in base or space, ")
-                     for problem in family_problems(where, fields) if "is not a multiple" not in problem]
-    if not problems:
-        try:
-            draw_trials(search, where)
-        except SearchError as error:
-            problems.append(str(error))
     return problems
+
+
+def draw_problems(name: str, search: Mapping[str, Any]) -> list[str]:
+    """A space too small for the search's trials (``SearchError``), once its fields are sound."""
+    try:
+        draw_trials(search, f"searches.{name}")
+    except SearchError as error:
+        return [str(error)]
+    return []
 
 
 TRIAL_COLUMNS = ["dataset", "split", "search", "trial", "run", "seed", "val_accuracy", "best_epoch", "epochs",

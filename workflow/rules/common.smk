@@ -121,12 +121,20 @@ def study_runs(study):
     return rnnbench_studies.study_runs(config, study, chosen_trials(study))
 
 
+def run_file(pattern, dataset, split, run, seed):
+    """``pattern`` (a file under RUN_DIR) of one run."""
+    return f"{RUN_DIR}/{pattern}".format(
+        dataset=dataset,
+        split=rnnbench_studies.split_tag(config, dataset, split),
+        run=run,
+        seed=seed,
+    )
+
+
 def trial_files(study, pattern):
     """``pattern`` (a file under RUN_DIR) of every trial of the study's searches, in trial order."""
     return [
-        f"{RUN_DIR}/{pattern}".format(
-            dataset=d, split=rnnbench_studies.split_tag(config, d, split), run=r, seed=s
-        )
+        run_file(pattern, d, split, r, s)
         for d, split, _search, _trial, r, s in rnnbench_studies.study_trials(
             config, study
         )
@@ -147,10 +155,7 @@ def search_tables(wildcards):
 def run_files(study, pattern):
     """``pattern`` (a file under RUN_DIR) for every run of the study, in study_runs order."""
     return [
-        f"{RUN_DIR}/{pattern}".format(
-            dataset=d, split=rnnbench_studies.split_tag(config, d, split), run=r, seed=s
-        )
-        for d, split, _, r, s in study_runs(study)
+        run_file(pattern, d, split, r, s) for d, split, _, r, s in study_runs(study)
     ]
 
 
