@@ -139,13 +139,29 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
                          "nothing published (--any-settings publishes it all the same)")
     print(f"publishing {study}: {describe(metadata)}" + (f" ({'; '.join(problems)})" if problems else ""))
     target = docs / "results" / study
-    target.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{study}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        _stage(study, source, staging, config, metadata)
+        differences = check(staging, study)
+        if differences:
+            raise SystemExit(f"study {study!r}: its tables differ from those recomputed from its data, so "
+                             f"{target} is left as it was:\n  " + "\n  ".join(differences))
+        _replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _stage(study: str, source: Path, folder: Path, config, metadata: pd.DataFrame) -> None:
+    """Write a study's published files into ``folder``: its tables and data, importance and stamp."""
     for name in TABLES + DATA + tuple(n for n in OPTIONAL_TABLES + OPTIONAL_DATA if (source / n).is_file()):
-        shutil.copyfile(source / name, target / name)
+        shutil.copyfile(source / name, folder / name)
     sweep = sweep_description(config, study)
-    importance = sweep_importance(pd.read_csv(target / "finals.csv"), sweep)
+    importance = sweep_importance(pd.read_csv(folder / "finals.csv"), sweep)
     if len(importance):
-        importance.to_csv(target / "importance.csv", index=False)
+        importance.to_csv(folder / "importance.csv", index=False)
     from rnnbench.config import study_notebook
 
     write_json({
@@ -158,12 +174,19 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
         "published_by": f"python -m rnnbench.publish {study}",
         "notebook": study_notebook(config, study),
         "sweep": sweep,
-    }, target / "stamp.json")
-    differences = check(target)
-    if differences:
-        raise SystemExit(f"study {study!r}: published tables differ from those recomputed from its data:\n  "
-                         + "\n  ".join(differences))
-    return target
+    }, folder / "stamp.json")
+
+
+def _replace(staging: Path, target: Path) -> None:
+    """Put the checked ``staging`` folder in ``target``'s place, so no file of an earlier publication stays."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old)
+    else:
+        staging.rename(target)
 
 
 def recompute(folder: Path) -> dict[str, pd.DataFrame]:
@@ -225,10 +248,12 @@ def _plain(value) -> str:
     return repr(value.item() if hasattr(value, "item") else value)
 
 
-def check(folder: Path) -> list[str]:
+def check(folder: Path, study: str | None = None) -> list[str]:
     """Every difference between a published study's tables and their recomputation from its data; a table
-    without the data it is computed from, or data without its table, is a difference too."""
-    missing = [f"{folder.name}: no {name}, so its tables cannot be recomputed" for name in DATA
+    without the data it is computed from, or data without its table, is a difference too. Each names
+    ``study`` (default: the folder's name)."""
+    study = study or folder.name
+    missing = [f"{study}: no {name}, so its tables cannot be recomputed" for name in DATA
                if not (folder / name).is_file()]
     if missing:
         return missing
@@ -237,12 +262,12 @@ def check(folder: Path) -> list[str]:
     for name in sorted(set(DERIVED) | set(recomputed)):
         there = (folder / name).is_file()
         if name in recomputed and not there:
-            differences.append(f"{folder.name}: {name} is missing, though its data is published")
+            differences.append(f"{study}: {name} is missing, though its data is published")
         elif there and name not in recomputed:
-            differences.append(f"{folder.name}: {name} has no data to recompute it from ({', '.join(DERIVED[name])})")
+            differences.append(f"{study}: {name} has no data to recompute it from ({', '.join(DERIVED[name])})")
         elif there:
             again = pd.read_csv(io.StringIO(recomputed[name].to_csv(index=False)))  # as the CSV gives it back
-            differences += [f"{folder.name}: {line}" for line in
+            differences += [f"{study}: {line}" for line in
                             table_differences(name, pd.read_csv(folder / name), again)]
     return differences
 

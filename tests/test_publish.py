@@ -168,6 +168,29 @@ def test_the_check_recomputes_every_table_and_names_a_number_edited_by_hand(tmp_
     assert "summary: no documents.csv, so its tables cannot be recomputed" in capsys.readouterr().out
 
 
+def test_a_publication_that_does_not_recompute_leaves_the_published_one_as_it_was(tmp_path):
+    source = finished_study(tmp_path)
+    target = publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    before = {path.name: path.read_bytes() for path in target.iterdir()}
+    edited = pd.read_csv(source / "summary.csv")
+    edited.loc[0, "accuracy_mean"] += 0.01
+    edited.to_csv(source / "summary.csv", index=False)
+    with pytest.raises(SystemExit, match=r"(?s)study 'summary': its tables differ .* left as it was:.*"
+                                         r"summary: summary.csv, row 1 .*accuracy_mean"):
+        publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    assert {path.name: path.read_bytes() for path in target.iterdir()} == before
+    assert sorted(path.name for path in target.parent.iterdir()) == ["summary"]
+
+
+def test_a_republication_keeps_no_file_of_the_one_before(tmp_path):
+    finished_study(tmp_path)
+    target = publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    (target / "importance.csv").write_text("dataset,axis\nreuters,units\n")  # as a former sweep left it
+    publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    assert not (target / "importance.csv").exists() and (target / "stamp.json").is_file()
+    assert sorted(path.name for path in target.parent.iterdir()) == ["summary"]
+
+
 def test_the_check_needs_neither_tensorflow_nor_the_results(tmp_path):
     import shutil
     import subprocess
