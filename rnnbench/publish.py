@@ -276,6 +276,26 @@ def _fmt(value, digits=3) -> str:
     return "" if pd.isna(value) else f"{value:.{digits}f}"
 
 
+def _budget_lines(folder: Path, dataset: str) -> list[str]:
+    """A search study's budget table for one dataset: each search's expected best validation accuracy
+    at a few budgets with its 95% band, and the trial chosen for retraining; none for other studies."""
+    from rnnbench.report import budget_readout
+    from rnnbench.results import select
+
+    if not (folder / "budget.csv").is_file():
+        return []
+    budget, leaders, trials = (select(pd.read_csv(folder / name), dataset)
+                               for name in ("budget.csv", "budget_leaders.csv", "trials.csv"))
+    readout = budget_readout(budget, leaders, trials)
+    lines = ["Expected best validation accuracy of n trials, with its 95% bootstrap band, and each search's "
+             "validation-best trial, retrained above:\n",
+             "| search | trials | " + " | ".join(f"n = {n}" for n in readout["points"]) + " | chosen trial | hours |",
+             "|---|---|" + "---|" * len(readout["points"]) + "---|---|"]
+    lines += [f"| {row['search']} | {row['trials']} | " + " | ".join(row["cells"])
+              + f" | {row['run']} ({row['val_accuracy']}) | {row['hours']} |" for row in readout["rows"]]
+    return lines + [""] + [f"- {line}" for line in readout["lines"]] + [""]
+
+
 def markdown(docs: Path = Path("docs")) -> str:
     """docs/results.md: one table per published study, from its files in docs/results/."""
     parts = ["# Results\n",
@@ -308,6 +328,7 @@ def markdown(docs: Path = Path("docs")) -> str:
                              + (f"{_fmt(row.split_share, 2)} | " if splits else "")
                              + f"{_fmt(row.notebook_accuracy)} | {_fmt(row.seconds_per_epoch, 2)} |")
             parts.append("")
+            parts += _budget_lines(folder, dataset)
         if (folder / "importance.csv").is_file():
             importance = pd.read_csv(folder / "importance.csv")
             parts.append("ANOVA of test accuracy on the swept fields (main effects, type II):\n")

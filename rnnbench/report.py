@@ -121,33 +121,39 @@ def spec_rows(variants: Mapping[str, Mapping[str, Any]], names: list[str]) -> di
 
 
 def budget_section(results: Results) -> dict:
-    """A search study's budget read-out: where each search leads, each search's curve at a few
-    budgets, and the trial it chose (by validation accuracy) for retraining."""
+    """A search study's budget read-out for the report's dataset."""
+    return budget_readout(results.budget, results.leaders, results.trials)
+
+
+def budget_readout(budget: pd.DataFrame, leaders: pd.DataFrame, trials: pd.DataFrame) -> dict:
+    """One dataset's budget read-out (budget.csv, budget_leaders.csv and trials.csv rows): where each
+    search leads, each search's curve at a few budgets, and the trial it chose (by validation accuracy)
+    for retraining; empty for a study without searches."""
     from rnnbench.search import choose
 
-    if not len(results.budget):
+    if not len(budget):
         return {}
     lines = []
-    for _, row in results.leaders.iterrows():
+    for _, row in leaders.iterrows():
         span = f"n = {row['from']}" if row["from"] == row["to"] else f"n = {row['from']}–{row['to']}"
         overlapping = row["overlapping"] if isinstance(row["overlapping"], str) and row["overlapping"] else ""
         lines.append(f"{span}: {row['leader']} leads"
                      + (f"; its band overlaps {overlapping}'s, so the lead is not established there" if overlapping
                         else ", its band clear of every other search's"))
-    chosen = choose(results.trials).get(results.dataset, {})
-    last = int(results.budget["trials"].max())
+    (chosen,) = choose(trials).values()
+    last = int(budget["trials"].max())
     points = sorted({n for n in BUDGET_POINTS if n <= last} | {last})
     rows = []
-    for search, curve in results.budget.groupby("search", sort=True):
+    for search, curve in budget.groupby("search", sort=True):
         at = curve.set_index("trials")
-        trials = results.trials[results.trials["search"] == search]
-        best = trials[trials["run"] == chosen.get(search)].iloc[0]
+        tried = trials[trials["search"] == search]
+        best = tried[tried["run"] == chosen.get(search)].iloc[0]
         rows.append({
-            "search": search, "trials": len(trials),
+            "search": search, "trials": len(tried),
             "cells": [f"{_fmt(at.loc[n, 'expected_max'])} [{_fmt(at.loc[n, 'low'])}, {_fmt(at.loc[n, 'high'])}]"
                       if n in at.index else "" for n in points],
             "chosen": best["trial"], "run": best["run"], "val_accuracy": _fmt(best["val_accuracy"]),
-            "hours": f"{trials['seconds'].sum() / 3600:.2f}",
+            "hours": f"{tried['seconds'].sum() / 3600:.2f}",
         })
     return {"lines": lines, "points": points, "rows": rows}
 

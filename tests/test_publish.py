@@ -228,3 +228,20 @@ def test_the_committed_results_page_is_what_the_published_files_give():
     from tests.conftest import REPO
 
     assert (REPO / "docs" / "results.md").read_text() == markdown(REPO / "docs")
+
+
+def test_a_search_studys_page_reads_out_its_budget_and_chosen_trials(tmp_path):
+    """Its budget table ends at n = N with the best trial's score and names that trial for each search."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "docs" / "results" / "equal_budget", tmp_path / "results" / "equal_budget")
+    text = markdown(tmp_path)
+    trials = pd.read_csv(tmp_path / "results" / "equal_budget" / "trials.csv")
+    assert "| search | trials | n = 1 | n = 5 | n = 10 | n = 20 | chosen trial | hours |" in text
+    for search, tried in trials.groupby("search"):
+        best = tried.sort_values("val_accuracy", ascending=False, kind="stable").iloc[0]
+        row = next(line for line in text.splitlines() if line.startswith(f"| {search} | 20 |"))
+        assert f"| {best.val_accuracy:.3f} [" in row and f"| {best.run} ({best.val_accuracy:.3f}) |" in row
+    assert "- n = 3–20: tuned_transformer leads" in text
