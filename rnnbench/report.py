@@ -120,11 +120,6 @@ def spec_rows(variants: Mapping[str, Mapping[str, Any]], names: list[str]) -> di
     return {"fields": keys, "rows": rows}
 
 
-def budget_section(results: Results) -> dict:
-    """A search study's budget read-out for the report's dataset."""
-    return budget_readout(results.budget, results.leaders, results.trials)
-
-
 def budget_readout(budget: pd.DataFrame, leaders: pd.DataFrame, trials: pd.DataFrame) -> dict:
     """One dataset's budget read-out (budget.csv, budget_leaders.csv and trials.csv rows): where each
     search leads, each search's curve at a few budgets, and the trial it chose (by validation accuracy)
@@ -261,7 +256,7 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
                     for name, title in FIGURE_TITLES.items() if name in figures],
         "readings": reading_lines(results),
         "importance": importance_rows(results) if "importance" in figures else [],
-        "budget": budget_section(results),
+        "budget": budget_readout(results.budget, results.leaders, results.trials),
         "aso_threshold": ASO_THRESHOLD,
         "variance": variance_rows(results),
         "seeds_needed": seeds_needed_rows(results),
