@@ -133,7 +133,7 @@ def budget_readout(budget: pd.DataFrame, leaders: pd.DataFrame, trials: pd.DataF
         span = f"n = {row['from']}" if row["from"] == row["to"] else f"n = {row['from']}–{row['to']}"
         overlapping = row["overlapping"] if isinstance(row["overlapping"], str) and row["overlapping"] else ""
         lines.append(f"{span}: {row['leader']} leads"
-                     + (f"; its band overlaps {overlapping}'s, so the lead is not established there" if overlapping
+                     + (f", within the bands of {overlapping}: a lead not established against them" if overlapping
                         else ", its band clear of every other search's"))
     (chosen,) = choose(trials).values()
     last = int(budget["trials"].max())
