@@ -49,7 +49,10 @@ class Checkpoint:
         name = f"epoch-{int(history['epoch'].iloc[-1]):04d}"
         folder = self.directory / name
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "identity.json").write_text(self.identity)
+        identity = self.directory / "identity.json"
+        if not identity.is_file() or identity.read_text() != self.identity:  # written once, whole: a kill
+            with atomic_path(identity) as tmp:  # mid-write must not make the run's checkpoint another's
+                tmp.write_text(self.identity)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)

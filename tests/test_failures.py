@@ -171,6 +171,34 @@ def test_a_checkpoint_that_fails_to_save_is_removed(tmp_path):
     assert restored["epoch"].tolist() == [1] and np.isfinite(restored["loss"]).all()
 
 
+def test_a_kill_while_a_checkpoint_is_saved_leaves_it_the_runs_own(tmp_path, monkeypatch):
+    """A job stopped at any moment of an epoch's save (its Snakemake gone, a SLURM kill) leaves a
+    checkpoint the next job resumes from: the run's identity is never rewritten in place, so it is
+    never left truncated and taken for another run's."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    model, checkpoint = saved_checkpoint(tmp_path / "checkpoint")
+    write_text = Path.write_text
+
+    def killed_while_writing(path, text, *args, **kwargs):  # open() truncates, then the process dies
+        if path.name.startswith("identity") or path.name.startswith(".identity"):
+            write_text(path, "")
+            raise SystemExit(75)
+        return write_text(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", killed_while_writing)
+    checkpoint.save(model, pd.DataFrame({"epoch": [1, 2], "loss": [1.0, 0.5]}))
+    fresh = type(checkpoint)(tmp_path / "checkpoint", "identity")
+    with pytest.raises(SystemExit):  # a first save, killed mid-write: the identity is absent, not wrong
+        type(checkpoint)(tmp_path / "other", "identity").save(model, pd.DataFrame({"epoch": [1], "loss": [1.0]}))
+    monkeypatch.setattr(Path, "write_text", write_text)
+    restored, _ = fresh.restore(model)
+    assert restored["epoch"].tolist() == [1, 2]
+    assert not (tmp_path / "other" / "identity.json").exists()
+
+
 HOLDER = """
 import sys, time
 from rnnbench.guard import hold_run
