@@ -50,8 +50,9 @@ class Checkpoint:
         folder = self.directory / name
         self.directory.mkdir(parents=True, exist_ok=True)
         identity = self.directory / "identity.json"
-        if not identity.is_file() or identity.read_text() != self.identity:  # written once, whole: a kill
-            with atomic_path(identity) as tmp:  # mid-write must not make the run's checkpoint another's
+        # Written once and whole: a kill mid-write must not leave it naming another run.
+        if not identity.is_file() or identity.read_text() != self.identity:
+            with atomic_path(identity) as tmp:
                 tmp.write_text(self.identity)
         if folder.exists():
             shutil.rmtree(folder)
