@@ -20,9 +20,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_configure(config):
-    """In-process TensorFlow runs like a 1-thread job; thread pools are fixed once created."""
+    """In-process TensorFlow runs like a 1-thread job; thread pools are fixed once created.
+    A SLURM config left by a killed session goes first, or every Snakemake start waits on it."""
     from rnnbench.runtime import configure_tensorflow
+    from tests.slurm_cluster import remove_stale_conf
 
+    remove_stale_conf()
     configure_tensorflow(threads=1, seed=0)
 
 

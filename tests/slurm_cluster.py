@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 SLURM_CONF = """\
+# {marker} {root}
 ClusterName=rnnbench
 SlurmctldHost=localhost
 SlurmctldPort={ctld_port}
@@ -50,6 +51,27 @@ def available() -> bool:
 
 # srun inside a batch job reads the default path, not $SLURM_CONF: the config must live there.
 DEFAULT_CONF = Path("/etc/slurm/slurm.conf")
+MARKER = "written by rnnbench's tests for the cluster in"
+
+
+def remove_stale_conf(conf: Path = DEFAULT_CONF) -> bool:
+    """Remove a slurm.conf that a killed test session left behind: its controller no longer runs.
+
+    While it stays, every Snakemake start waits on it: the SLURM plugin asks `scontrol show config`.
+    """
+    if not conf.is_file():
+        return False
+    first = conf.read_text().partition("\n")[0]
+    if not first.startswith(f"# {MARKER} "):
+        return False
+    pid_file = Path(first.removeprefix(f"# {MARKER} ")) / "slurmctld.pid"
+    try:
+        running = Path(f"/proc/{int(pid_file.read_text())}/comm").read_text().strip() == "slurmctld"
+    except (OSError, ValueError):
+        running = False
+    if not running:
+        conf.unlink()
+    return not running
 
 
 class SlurmCluster:
@@ -61,7 +83,9 @@ class SlurmCluster:
         self.pids: dict[str, int] = {}
         for sub in ("state", "spool"):
             (root / sub).mkdir(parents=True, exist_ok=True)
-        self.text = SLURM_CONF.format(root=root, cpus=cpus, partition=partition, ctld_port=16817, d_port=16818)
+        self.text = SLURM_CONF.format(
+            marker=MARKER, root=root, cpus=cpus, partition=partition, ctld_port=16817, d_port=16818
+        )
         self.env = dict(os.environ, SLURM_CONF=str(self.conf))
 
     def start(self, timeout: float = 60) -> None:

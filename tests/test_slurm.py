@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import SNAKEMAKE, TINY_VARIANTS, make_tiny_workflow, run_dir, study_file, tiny_config
-from tests.slurm_cluster import SlurmCluster, available
+from tests.slurm_cluster import SlurmCluster, available, remove_stale_conf
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +25,31 @@ def slurm(tmp_path_factory):
         yield cluster
     finally:
         cluster.stop()
+
+
+def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
+    """A test cluster's slurm.conf outliving its controller makes every Snakemake start wait on scontrol."""
+    import shutil
+    import subprocess
+
+    cluster = SlurmCluster(tmp_path / "cluster")
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(cluster.text)
+    # a live process named slurmctld stands for the cluster's controller
+    shutil.copy(shutil.which("sleep"), tmp_path / "slurmctld")
+    controller = subprocess.Popen([tmp_path / "slurmctld", "60"])
+    try:
+        (cluster.root / "slurmctld.pid").write_text(str(controller.pid))
+        assert not remove_stale_conf(conf) and conf.exists(), "its controller still runs"
+    finally:
+        controller.kill()
+        controller.wait()
+    assert remove_stale_conf(conf) and not conf.exists()
+    conf.write_text(cluster.text)
+    (cluster.root / "slurmctld.pid").write_text(str(os.getpid()))
+    assert remove_stale_conf(conf) and not conf.exists(), "a pid taken by another process is no controller"
+    conf.write_text("ClusterName=site\nSlurmctldHost=head\n")
+    assert not remove_stale_conf(conf) and conf.exists(), "a config not written by the tests stays"
 
 
 def test_slurm_profile_bundles_a_12_run_study_into_4_submissions_with_the_local_results(slurm, tmp_path):
