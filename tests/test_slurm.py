@@ -31,6 +31,7 @@ def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
     """A test cluster's slurm.conf outliving its controller makes every Snakemake start wait on scontrol."""
     import shutil
     import subprocess
+    import time
 
     cluster = SlurmCluster(tmp_path / "cluster")
     conf = tmp_path / "slurm.conf"
@@ -39,6 +40,9 @@ def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
     shutil.copy(shutil.which("sleep"), tmp_path / "slurmctld")
     controller = subprocess.Popen([tmp_path / "slurmctld", "60"])
     try:
+        deadline = time.time() + 10  # Popen may return before the child's exec has renamed it
+        while open(f"/proc/{controller.pid}/comm").read().strip() != "slurmctld" and time.time() < deadline:
+            time.sleep(0.01)
         (cluster.root / "slurmctld.pid").write_text(str(controller.pid))
         assert not remove_stale_conf(conf) and conf.exists(), "its controller still runs"
     finally:
