@@ -52,26 +52,34 @@ def available() -> bool:
 # srun inside a batch job reads the default path, not $SLURM_CONF: the config must live there.
 DEFAULT_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "written by rnnbench's tests for the cluster in"
+BACKUP = "slurm.conf.before"  # in the cluster's folder: the config it replaced
 
 
 def remove_stale_conf(conf: Path = DEFAULT_CONF) -> bool:
-    """Remove a slurm.conf that a killed test session left behind: its controller no longer runs.
-
-    While it stays, every Snakemake start waits on it: the SLURM plugin asks `scontrol show config`.
-    """
+    """Remove a slurm.conf that a killed test session left behind (its controller no longer runs),
+    putting back the one it replaced. While it stays, every Snakemake start waits on it: the SLURM
+    plugin asks `scontrol show config`."""
     if not conf.is_file():
         return False
     first = conf.read_text().partition("\n")[0]
     if not first.startswith(f"# {MARKER} "):
         return False
-    pid_file = Path(first.removeprefix(f"# {MARKER} ")) / "slurmctld.pid"
+    root = Path(first.removeprefix(f"# {MARKER} "))
     try:
-        running = Path(f"/proc/{int(pid_file.read_text())}/comm").read_text().strip() == "slurmctld"
+        running = Path(f"/proc/{int((root / 'slurmctld.pid').read_text())}/comm").read_text().strip() == "slurmctld"
     except (OSError, ValueError):
         running = False
     if not running:
-        conf.unlink()
+        put_back(conf, root / BACKUP)
     return not running
+
+
+def put_back(conf: Path, backup: Path) -> None:
+    """Put back the slurm.conf a test cluster replaced, or remove the cluster's own."""
+    if backup.exists():
+        shutil.copy2(backup, conf)
+    else:
+        conf.unlink(missing_ok=True)
 
 
 class SlurmCluster:
@@ -79,7 +87,7 @@ class SlurmCluster:
         self.root = root
         self.partition = partition
         self.conf = DEFAULT_CONF
-        self.backup = root / "slurm.conf.before"
+        self.backup = root / BACKUP
         self.pids: dict[str, int] = {}
         for sub in ("state", "spool"):
             (root / sub).mkdir(parents=True, exist_ok=True)
@@ -123,10 +131,8 @@ class SlurmCluster:
     def stop(self) -> None:
         """Stop the daemons this cluster started, by pid, and put back any slurm.conf it replaced."""
         self._stop_daemons()
-        if self.backup.exists():
-            shutil.copy2(self.backup, self.conf)
-        elif self.conf.exists() and self.conf.read_text() == self.text:
-            self.conf.unlink()
+        if self.backup.exists() or (self.conf.exists() and self.conf.read_text() == self.text):
+            put_back(self.conf, self.backup)
 
     def _stop_daemons(self) -> None:
         for name in DAEMONS:

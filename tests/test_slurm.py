@@ -28,7 +28,8 @@ def slurm(tmp_path_factory):
 
 
 def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
-    """A test cluster's slurm.conf outliving its controller makes every Snakemake start wait on scontrol."""
+    """A test cluster's slurm.conf outliving its controller makes every Snakemake start wait on scontrol;
+    removing it puts back the config it replaced."""
     import shutil
     import subprocess
     import time
@@ -52,8 +53,12 @@ def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
     conf.write_text(cluster.text)
     (cluster.root / "slurmctld.pid").write_text(str(os.getpid()))
     assert remove_stale_conf(conf) and not conf.exists(), "a pid taken by another process is no controller"
-    conf.write_text("ClusterName=site\nSlurmctldHost=head\n")
+    site = "ClusterName=site\nSlurmctldHost=head\n"
+    conf.write_text(site)
     assert not remove_stale_conf(conf) and conf.exists(), "a config not written by the tests stays"
+    (cluster.root / "slurm.conf.before").write_text(site)
+    conf.write_text(cluster.text)
+    assert remove_stale_conf(conf) and conf.read_text() == site, "the config it replaced is put back"
 
 
 def test_slurm_profile_bundles_a_12_run_study_into_4_submissions_with_the_local_results(slurm, tmp_path):
