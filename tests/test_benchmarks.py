@@ -37,11 +37,11 @@ def test_report_speed_benchmark_runs():
 
 
 def test_kernel_speed_benchmark_runs(padded):
-    result = run_benchmark("benchmarks/epoch_speed.py", "options", str(padded), "--variants", "lstm", "bilstm64_mask_ed0.3",
+    result = run_benchmark("benchmarks/epoch_speed.py", "options", str(padded), "--variants", "bilstm64_mask_ed0.3",
                            "--epochs", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stdout.splitlines() if "ratio to default" in line]
-    assert len(lines) == 2 * 7 and all("mean 2..:" in line for line in lines)
+    assert len(lines) == 7 and all("mean 2..:" in line for line in lines)
 
 
 def test_gpu_speed_benchmark_reads_the_cudnn_path(padded):
@@ -79,16 +79,13 @@ def test_study_speed_benchmark_times_both_arms(real_reuters, tmp_path):
 
 
 def test_overhead_benchmark_fits_both_arms(real_reuters, tmp_path):
-    """P2's benchmark on the real data: two epoch counts, each timed twice, the XLA cache shared after a warm-up
+    """P2's benchmark on the real data: two epoch counts, each timed once, the XLA cache shared after a warm-up
     job."""
     import re
 
     result = run_on_real_reuters(real_reuters, tmp_path, "benchmarks/pipeline_speed.py", "overhead", "--variant", "bow_mlp",
-                                 "--epochs", "1", "2", "--threads", "1", "--xla-cache", "warm", "--repeats", "2")
+                                 "--epochs", "1", "2", "--threads", "1", "--xla-cache", "warm")
     assert result.returncode == 0, result.stderr[-2000:]
-    for epochs in (1, 2):  # both timings of each point are shown; the fit takes their median
-        assert re.search(rf"^E={epochs}: plain \[[\d.]+, [\d.]+\] s, pipeline \[[\d.]+, [\d.]+\] s$",
-                         result.stdout, re.M), result.stdout
     for arm in ("plain Keras script", "pipeline job"):
         assert re.search(rf"^{arm} +E=1: +[\d.]+ s  E=2: +[\d.]+ s  -> fixed +-?[\d.]+ s \+ -?[\d.]+ s/epoch$",
                          result.stdout, re.M), result.stdout

@@ -1,5 +1,8 @@
 """The fused engine computes what Keras computes: same outputs and gradients, to rounding."""
 
+import itertools
+import os
+
 import numpy as np
 import pytest
 
@@ -85,10 +88,27 @@ def deviations(reference, fused, x, training, xla):
             max(float(np.max(np.abs(f - k))) for f, k in zip(fused_grads, keras_grads)))
 
 
-GRID = {  # id -> (model settings, dropout mode)
+def covering_grid(full: bool = False) -> list[tuple]:
+    """(cell, dropout mode, layers, mask, bidirectional) cases in which every combination of any three of
+    the five factors' values occurs: 18 of the 72. Each (cell, dropout mode) gets a pattern of the three
+    binary factors and its complement; the patterns, the even-weight ones in a Latin square over cells and
+    dropout modes, put each pair of binary values beside each cell and each mode. ``full``: all 72."""
+    binary = [(layers, mask, bi) for layers in (2, 1) for mask in (False, True) for bi in (False, True)]
+    if full:
+        return [(cell, dropout, *levels) for cell in CELLS for dropout in DROPOUT for levels in binary]
+    even = [(2, False, False), (2, True, True), (1, False, True), (1, True, False)]  # the patterns: 000 011 101 110
+    cases = []
+    for i, cell in enumerate(CELLS):
+        for j, dropout in enumerate(DROPOUT):
+            layers, mask, bi = even[(i + j) % len(even)]
+            cases += [(cell, dropout, layers, mask, bi), (cell, dropout, 3 - layers, not mask, not bi)]
+    return cases
+
+
+GRID = {  # id -> (model settings, dropout mode); RNNBENCH_ENGINE_GRID=full: every combination
     f"{cell}-l{layers}-{'mask' if mask else 'nomask'}-{'bi' if bi else 'uni'}-dropout_{dropout}":
         (dict(cell=cell, layers=layers, mask_zero=mask, bidirectional=bi), dropout)
-    for cell in CELLS for layers in (1, 2) for mask in (False, True) for bi in (False, True) for dropout in DROPOUT
+    for cell, dropout, layers, mask, bi in covering_grid(os.environ.get("RNNBENCH_ENGINE_GRID") == "full")
 }
 GRID["irnn"] = (dict(cell="SimpleRNN", layers=2, mask_zero=False, bidirectional=False, activation="relu",
                      recurrent_initializer="identity"), "none")
@@ -132,10 +152,19 @@ def grid():
     return results
 
 
+def test_the_grid_holds_every_combination_of_any_three_factors():
+    cases = covering_grid()
+    assert len(cases) == len(set(cases)) == 18
+    for factors in itertools.combinations(range(5), 3):
+        levels = [{case[f] for case in covering_grid(full=True)} for f in factors]
+        assert {tuple(case[f] for f in factors) for case in cases} == set(itertools.product(*levels)), factors
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(GRID))
 def test_equivalence_grid(grid, case):
-    """Every cell x layers x masking x direction x dropout mode, the IRNN and pre-padding: the fused
+    """Cell x layers x masking x direction x dropout mode (every combination of any three), the IRNN and
+    pre-padding: the fused
     engine's outputs and gradients, eager and under XLA, equal Keras's own layers' on the same
     weights and dropout masks, at the notebook's sequence length, to OUTPUT_TOLERANCE and
     GRADIENT_TOLERANCE."""
