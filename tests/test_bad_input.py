@@ -11,7 +11,7 @@ import pytest
 
 from rnnbench import data
 from rnnbench.io import atomic_path
-from tests.conftest import REUTERS_SHA256, SNAKEMAKE, synthetic_reuters, tiny_config
+from tests.conftest import REUTERS_SHA256, SNAKEMAKE, TINY_VARIANTS, run_dir, synthetic_reuters, tiny_config
 
 
 def set_key(path, value):
@@ -168,19 +168,21 @@ def test_replaced_raw_file_stops_the_pipeline(finished_tiny_run, tmp_path):
 
 @pytest.mark.slow
 def test_second_concurrent_invocation_is_refused(tiny_workflow):
+    """While one Snakemake trains a run, a second one in the same folder is refused, and the first ends well."""
     env = dict(os.environ, KERAS_HOME=str(tiny_workflow.keras_home))
-    first = subprocess.Popen([SNAKEMAKE, "--cores", "1", "reports/summary.html"], cwd=tiny_workflow.root,
+    target = str((run_dir(tiny_workflow.root, TINY_VARIANTS["lstm"], 0) / "metrics.json").relative_to(tiny_workflow.root))
+    first = subprocess.Popen([SNAKEMAKE, "--cores", "1", target], cwd=tiny_workflow.root,
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     locks = tiny_workflow.root / ".snakemake" / "locks"
     deadline = time.time() + 60
     while not (locks.exists() and any(locks.iterdir())) and time.time() < deadline:
         time.sleep(0.05)
-    second = tiny_workflow.run("--cores", "1", "reports/summary.html", check=False)
+    second = tiny_workflow.run("--cores", "1", target, check=False)
     assert second.returncode != 0
     assert "cannot be locked" in second.stdout + second.stderr
     output, _ = first.communicate(timeout=600)
     assert first.returncode == 0, output[-2000:]
-    assert "Nothing to be done" in tiny_workflow.run("-n", "reports/summary.html").stdout
+    assert "Nothing to be done" in tiny_workflow.run("-n", target).stdout
 
 
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
