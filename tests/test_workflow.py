@@ -141,8 +141,9 @@ def test_download_with_wrong_hash_fails_and_leaves_nothing(tiny_workflow):
 
 
 def test_diverged_runs_show_as_diverged(tiny_workflow):
-    config = tiny_config(tiny_workflow.config_sha256(), epochs=2)
-    exploding = config["variants"]["exploding"] = dict(TINY_VARIANTS["lstm"], learning_rate=1e38)
+    exploding = dict(TINY_VARIANTS["lstm"], learning_rate=1e38)
+    config = tiny_config(tiny_workflow.config_sha256(), epochs=2,
+                         variants={"lstm": TINY_VARIANTS["lstm"], "exploding": exploding})
     tiny_workflow.write_config(config)
     tiny_workflow.run("--cores", "2", "reports/summary.html")
     root = tiny_workflow.root
