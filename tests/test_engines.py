@@ -164,10 +164,9 @@ def test_the_grid_holds_every_combination_of_any_three_factors():
 @pytest.mark.parametrize("case", list(GRID))
 def test_equivalence_grid(grid, case):
     """Cell x layers x masking x direction x dropout mode (every combination of any three), the IRNN and
-    pre-padding: the fused
-    engine's outputs and gradients, eager and under XLA, equal Keras's own layers' on the same
-    weights and dropout masks, at the notebook's sequence length, to OUTPUT_TOLERANCE and
-    GRADIENT_TOLERANCE."""
+    pre-padding: the fused engine's outputs and gradients, eager and under XLA, equal Keras's own
+    layers' on the same weights and dropout masks, at the notebook's sequence length, to
+    OUTPUT_TOLERANCE and GRADIENT_TOLERANCE."""
     status, detail = grid[case]
     assert status == "ok", detail
 
