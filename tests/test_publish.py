@@ -211,7 +211,7 @@ def test_the_check_needs_neither_tensorflow_nor_the_results(tmp_path):
 
 # Published before their per-run data was: their runs are no longer on any machine, so they wait for
 # a retraining (snakemake reports/<study>.html, then python -m rnnbench.publish <study>).
-WITHOUT_DATA = {"dropout", "capacity"}
+WITHOUT_DATA = {"capacity"}
 
 
 def test_every_published_study_with_its_data_recomputes_to_the_last_digit(capsys):
