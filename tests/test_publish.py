@@ -209,19 +209,14 @@ def test_the_check_needs_neither_tensorflow_nor_the_results(tmp_path):
     assert "summary: every table recomputed from" in done.stdout
 
 
-# Published before their per-run data was: their runs are no longer on any machine, so they wait for
-# a retraining (snakemake reports/<study>.html, then python -m rnnbench.publish <study>).
-WITHOUT_DATA = {"capacity"}
-
-
-def test_every_published_study_with_its_data_recomputes_to_the_last_digit(capsys):
+def test_every_published_study_has_its_data_and_recomputes_to_the_last_digit(capsys):
     from rnnbench.publish import DATA, run_check
     from tests.conftest import REPO
 
-    published = {path.parent.name for path in (REPO / "docs" / "results").glob("*/stamp.json")}
-    with_data = sorted(s for s in published if all((REPO / "docs" / "results" / s / n).is_file() for n in DATA))
-    assert published - set(with_data) <= WITHOUT_DATA, "a study published since has no data"
-    assert with_data and run_check(REPO / "docs", with_data) == 0, capsys.readouterr().out
+    published = sorted(path.parent.name for path in (REPO / "docs" / "results").glob("*/stamp.json"))
+    without = [s for s in published if not all((REPO / "docs" / "results" / s / n).is_file() for n in DATA)]
+    assert published and not without, f"published without the data they are computed from: {without}"
+    assert run_check(REPO / "docs", published) == 0, capsys.readouterr().out
 
 
 def test_the_committed_results_page_is_what_the_published_files_give():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import SNAKEMAKE, TINY_VARIANTS, make_tiny_workflow, run_dir, study_file, tiny_config
-from tests.slurm_cluster import SlurmCluster, available, remove_stale_conf
+from tests.slurm_cluster import BACKUP, SlurmCluster, available, remove_stale_conf
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,7 @@ def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
     site = "ClusterName=site\nSlurmctldHost=head\n"
     conf.write_text(site)
     assert not remove_stale_conf(conf) and conf.exists(), "a config not written by the tests stays"
-    (cluster.root / "slurm.conf.before").write_text(site)
+    (cluster.root / BACKUP).write_text(site)
     conf.write_text(cluster.text)
     assert remove_stale_conf(conf) and conf.read_text() == site, "the config it replaced is put back"
 
