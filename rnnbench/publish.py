@@ -352,10 +352,12 @@ def main(argv=None) -> None:
     parser.add_argument("--check", action="store_true",
                         help="recompute the published tables of the studies (default: every published one) from "
                              "their published data alone, and name every difference; exit 1 if there is one")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="with --check: studies checked at once, in as many processes (default: one per CPU)")
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="where docs/results/ is (default: docs)")
     args = parser.parse_args(argv)
     if args.check:
-        raise SystemExit(run_check(args.docs, args.studies))
+        raise SystemExit(run_check(args.docs, args.studies, args.jobs))
     if not args.studies:
         parser.error("name the studies to publish")
     for study in args.studies:
@@ -364,21 +366,38 @@ def main(argv=None) -> None:
     print("wrote docs/results.md")
 
 
-def run_check(docs: Path, studies: list[str]) -> int:
-    """``--check``: print each study's verdict and time; 1 if any table differs or cannot be recomputed."""
+def _timed_check(folder: Path) -> tuple[list[str], float]:
     import time
+
+    start = time.perf_counter()
+    differences = check(folder)
+    return differences, time.perf_counter() - start
+
+
+def run_check(docs: Path, studies: list[str], jobs: int | None = None) -> int:
+    """``--check``: print each study's verdict and time; 1 if any table differs or cannot be recomputed.
+    Studies are checked in ``jobs`` processes at once (default: one per CPU), each verdict printed in order."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
 
     folders = [docs / "results" / study for study in studies] or sorted(
         path.parent for path in (docs / "results").glob("*/stamp.json"))
+    published = [folder for folder in folders if (folder / "stamp.json").is_file()]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(published)))
+    if jobs == 1:
+        verdicts = map(_timed_check, published)
+    else:  # spawned: a forked copy of a process that runs TensorFlow's thread pools may hang
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        verdicts = pool.map(_timed_check, published)
+    verdicts = dict(zip(published, verdicts))
     failed = 0
     for folder in folders:
-        if not (folder / "stamp.json").is_file():
+        if folder not in verdicts:
             print(f"{folder.name}: not published (no {folder / 'stamp.json'})")
             failed += 1
             continue
-        start = time.perf_counter()
-        differences = check(folder)
-        took = time.perf_counter() - start
+        differences, took = verdicts[folder]
         data = sum((folder / name).stat().st_size for name in DATA + OPTIONAL_DATA if (folder / name).is_file())
         if differences:
             failed += 1
@@ -387,6 +406,8 @@ def run_check(docs: Path, studies: list[str]) -> int:
             tables = sorted(name for name in DERIVED if (folder / name).is_file())
             print(f"{folder.name}: every table recomputed from {data:,} bytes of data: {', '.join(tables)} "
                   f"({took:.1f} s)")
+    if jobs > 1:
+        pool.shutdown()
     return 1 if failed else 0
 
 

@@ -16,6 +16,7 @@ and less than Bonferroni's level for more (0.951 instead of 0.9986 for 9 variant
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import itertools
 import math
@@ -78,17 +79,60 @@ def _deepsig():
         sys.modules.pop("tensorflow", None)
 
 
+@functools.lru_cache(maxsize=16)
+def _bootstrap_uniforms(seed: int, iterations: int, count_a: int, count_b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The uniform draws of deepsig's bootstrap iterations: iteration k reseeds numpy's legacy generator
+    with ``seed + k`` and draws A's, then B's. They depend on the sample sizes alone, so every pair of a
+    study with the same run counts shares them."""
+    draws_a, draws_b = np.empty((iterations, count_a)), np.empty((iterations, count_b))
+    for row in range(iterations):
+        state = np.random.RandomState(seed + row + 1)
+        draws_a[row], draws_b[row] = state.uniform(0, 1, count_a), state.uniform(0, 1, count_b)
+    draws_a.flags.writeable = draws_b.flags.writeable = False
+    return draws_a, draws_b
+
+
+def _rows_quantiles(samples: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``_quantile_function`` of each row of ``samples`` at ``points``."""
+    index = np.clip(np.ceil(samples.shape[1] * points).astype(int) - 1, 0, samples.shape[1] - 1)
+    return np.sort(samples, axis=1)[:, index]
+
+
+def _row_sums(values: np.ndarray) -> np.ndarray:
+    """Each row's sum as ``np.sum`` gives it for the row alone (pairwise; a reduction along an axis adds in
+    another order, which differs in the last bits)."""
+    return np.array([np.add.reduce(row) for row in values])
+
+
+def _bootstrapped_violation_ratios(scores_a, scores_b, quantile_func_a, quantile_func_b, num_bootstrap_iterations,
+                                   dt, num_jobs, show_progress, seed, _progress_bar):
+    """deepsig.aso.get_bootstrapped_violation_ratios, every iteration at once: the same draws and the same
+    sums, row by row (``tests/test_stats.py`` checks equality), without a Python call per iteration."""
+    draws_a, draws_b = _bootstrap_uniforms(seed, num_bootstrap_iterations, len(scores_a), len(scores_b))
+    points = np.arange(dt, 1, dt)
+    f = _rows_quantiles(quantile_func_a(draws_a), points)
+    g = _rows_quantiles(quantile_func_b(draws_b), points)
+    diff = g - f
+    squared_wasserstein = _row_sums(diff**2 * dt)
+    diff[f >= g] = 0
+    violation = _row_sums(diff[:, 1:] ** 2 * dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(squared_wasserstein == 0, 0.5, violation / squared_wasserstein)
+    return list(ratios)
+
+
 @contextlib.contextmanager
 def _fast_deepsig():
-    """deepsig's ASO with ``_quantile_function`` in place of its own."""
+    """deepsig's ASO with ``_quantile_function`` and ``_bootstrapped_violation_ratios`` in place of its own."""
     _deepsig()
     module = importlib.import_module("deepsig.aso")  # the package's name `aso` is the function
-    original = module.get_quantile_function
-    module.get_quantile_function = _quantile_function
+    originals = module.get_quantile_function, module.get_bootstrapped_violation_ratios
+    module.get_quantile_function, module.get_bootstrapped_violation_ratios = (
+        _quantile_function, _bootstrapped_violation_ratios)
     try:
         yield
     finally:
-        module.get_quantile_function = original
+        module.get_quantile_function, module.get_bootstrapped_violation_ratios = originals
 
 
 def bonferroni_confidence(variants: int) -> float:
@@ -153,6 +197,16 @@ def pairwise_by_dataset(finals: pd.DataFrame, metric: str = "test_accuracy", ite
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIR_COLUMNS + ["dataset"])
 
 
+@functools.lru_cache(maxsize=4)
+def _power_draws(seed: int, simulations: int, max_seeds: int) -> tuple[np.ndarray, np.ndarray]:
+    """The standard normal draws of ``seeds_needed``'s simulated studies, the same for every pair."""
+    rng = np.random.default_rng(seed)
+    draws = rng.standard_normal((simulations, max_seeds)), rng.standard_normal((simulations, max_seeds))
+    for array in draws:
+        array.flags.writeable = False
+    return draws
+
+
 def seeds_needed(
     a, b, power: float = POWER, alpha: float = POWER_ALPHA, simulations: int = POWER_SIMULATIONS,
     max_seeds: int = MAX_SEEDS, seed: int = SEED,
@@ -167,8 +221,7 @@ def seeds_needed(
     if min(len(a), len(b)) < 2 or not a.mean() > b.mean():
         return float("nan")
     spread = (max(a.std(ddof=1), 1e-12), max(b.std(ddof=1), 1e-12))  # equal scores: an exact gap
-    rng = np.random.default_rng(seed)
-    draws = (rng.standard_normal((simulations, max_seeds)), rng.standard_normal((simulations, max_seeds)))
+    draws = _power_draws(seed, simulations, max_seeds)
 
     def power_at(n: int) -> float:
         sample_a = a.mean() + spread[0] * draws[0][:, :n]

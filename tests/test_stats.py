@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,6 +67,26 @@ def test_vectorised_quantile_function_equals_deepsig():
     for size in (2, 5, 7):
         scores = rng.normal(0.7, 0.02, size)
         np.testing.assert_array_equal(_quantile_function(scores)(points), get_quantile_function(scores)(points))
+
+
+def test_vectorised_bootstrap_equals_deepsigs_iteration_by_iteration():
+    """Every bootstrapped violation ratio is deepsig's own to the last bit: unequal sizes, ties, and a pair
+    whose draws are all equal (0.5, deepsig's answer to a zero distance)."""
+    from deepsig.aso import get_bootstrapped_violation_ratios, get_quantile_function
+
+    from rnnbench.stats import _bootstrapped_violation_ratios, _quantile_function
+
+    rng = np.random.default_rng(1)
+    pairs = [(rng.normal(0.7, 0.02, 5), rng.normal(0.71, 0.02, 5)), (rng.normal(0.5, 0.1, 2), rng.normal(0.5, 0.1, 7)),
+             (np.array([0.7, 0.7, 0.72]), np.array([0.7, 0.71, 0.71, 0.69])), (np.full(3, 0.6), np.full(4, 0.6))]
+    for a, b in pairs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = get_bootstrapped_violation_ratios(a, b, get_quantile_function(a), get_quantile_function(b), 200,
+                                                         0.001, 1, False, 0, None)
+        got = _bootstrapped_violation_ratios(a, b, _quantile_function(a), _quantile_function(b), 200, 0.001, 1, False,
+                                             0, None)
+        np.testing.assert_array_equal(np.array(got), np.array(expected))
 
 
 def test_a_single_variant_has_no_pairs_but_a_table():
