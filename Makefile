@@ -23,11 +23,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 summary: setup
 	$(BIN)/snakemake --cores $(CORES) reports/summary.html
 
+# Tests on pytest-xdist workers, one more than the CPUs (many tests wait on Snakemake, SLURM's status
+# checks or a subprocess). Tests sharing a service or a costly fixture share an xdist_group, which one
+# worker runs (--dist loadgroup). JUnit XML goes to $(TEST_RESULTS) (`python -m tests.slowest` reads it).
+TEST_WORKERS ?= $(shell echo $$(( $(CPUS) + 1 )))
+TEST_RESULTS ?= .test-results
+
 test: setup
-	$(BIN)/python -m pytest
+	rm -rf $(TEST_RESULTS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --junitxml=$(TEST_RESULTS)/tests.xml
 
 lint: setup
 	$(BIN)/snakemake --lint
 
 clean:
-	rm -rf data results logs reports/*.html reports/figures .snakemake
+	rm -rf data results logs reports/*.html reports/figures .snakemake .test-results

@@ -29,6 +29,56 @@ def pytest_configure(config):
     configure_tensorflow(threads=1, seed=0)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(items):
+    """Under ``--dist loadgroup``, the tests that read the six finished studies go to one worker, which
+    builds them while the other works on: no worker waits idle for the build."""
+    for item in items:
+        if "finished_studies" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("finished_studies"))
+
+
+def shared_folder(tmp_path_factory) -> Path:
+    """This pytest run's temp folder, shared by its pytest-xdist workers (each works in one of its own below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder that ``build(folder)`` fills once per pytest run: the first worker to ask builds it, the
+    others wait for it and share it. A failed build fails every worker's tests with its error."""
+    import traceback
+
+    from filelock import FileLock
+
+    folder = shared_folder(tmp_path_factory) / name
+    with FileLock(f"{folder}.lock"):
+        if not folder.exists():
+            folder.mkdir()
+            try:
+                build(folder)
+            except BaseException:
+                (folder / ".failed").write_text(traceback.format_exc())
+                raise
+            (folder / ".built").touch()
+    if not (folder / ".built").exists():
+        pytest.fail(f"building {name} failed in another worker:\n{(folder / '.failed').read_text()}")
+    return folder
+
+
+XLA_CACHE: Path | None = None  # set per pytest run by shared_xla_cache
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_xla_cache(tmp_path_factory):
+    """One XLA cache for every workflow the tests build, as one project's jobs share theirs: a training
+    step compiled once serves every test that trains the same program (entries are keyed by it)."""
+    global XLA_CACHE
+    XLA_CACHE = shared_folder(tmp_path_factory) / "xla-cache"
+    XLA_CACHE.mkdir(exist_ok=True)
+    yield XLA_CACHE
+
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "scripts", "rnnbench", "profiles"]
@@ -125,10 +175,19 @@ class Workflow:
     def write_config(self, config: dict) -> None:
         (self.root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
+    def environment(self, env: dict | None = None) -> dict:
+        return dict(os.environ, KERAS_HOME=str(self.keras_home), MPLBACKEND="Agg", **(env or {}))
+
+    def start(self, *args: str, log: Path, env: dict | None = None) -> subprocess.Popen:
+        """``snakemake *args`` in the background, its output written to ``log``."""
+        with open(log, "w") as output:
+            return subprocess.Popen([SNAKEMAKE, *args], cwd=self.root, env=self.environment(env), stdout=output,
+                                    stderr=subprocess.STDOUT)
+
     def run(self, *args: str, check: bool = True, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-        env = dict(os.environ, KERAS_HOME=str(self.keras_home), MPLBACKEND="Agg", **(env or {}))
         result = subprocess.run(
-            [SNAKEMAKE, *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout
+            [SNAKEMAKE, *args], cwd=self.root, env=self.environment(env), capture_output=True, text=True,
+            timeout=timeout,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -144,6 +203,9 @@ def make_workflow(directory: Path) -> Workflow:
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, root / name)
+    if XLA_CACHE is not None:
+        (root / ".cache").mkdir()
+        (root / ".cache" / "xla").symlink_to(XLA_CACHE, target_is_directory=True)
     keras_home = directory / "keras"
     (keras_home / "datasets").mkdir(parents=True)
     return Workflow(root, keras_home)
@@ -172,9 +234,9 @@ def finished_tiny_run(tmp_path_factory) -> Workflow:
 
     Run through the README's smoke-run form, with the seeds typed on the command line.
     """
-    workflow = make_tiny_workflow(tmp_path_factory.mktemp("finished"))
-    workflow.run("--cores", "2", "reports/summary.html", "--config", "seeds=[0,1]", "epochs=1")
-    return workflow
+    folder = built_once(tmp_path_factory, "finished", lambda folder: make_tiny_workflow(folder).run(
+        "--cores", "2", "reports/summary.html", "--config", "seeds=[0,1]", "epochs=1"))
+    return Workflow(folder / "project", folder / "keras")
 
 
 def synthetic_sms(path: Path, messages: int = 200, spam_share: float = 0.15, seed: int = 0) -> str:
@@ -286,8 +348,13 @@ TINY_SEARCHES = {
 def finished_studies(tmp_path_factory) -> Workflow:
     """Six tiny studies (named variants with a baseline, a 2x2 sweep, SMS, two data splits, a user's
     own tables in four formats, two random searches) built in one invocation."""
-    workflow = make_tiny_studies_workflow(tmp_path_factory.mktemp("studies"))
-    result = workflow.run("--cores", "2", "reports/summary.html", "reports/capacity.html", "reports/sms_spam.html",
-                          "reports/robustness.html", "reports/tables.html", "reports/budget.html")
-    workflow.log = result.stdout + result.stderr
+    def build(folder):
+        result = make_tiny_studies_workflow(folder).run(
+            "--cores", "2", "reports/summary.html", "reports/capacity.html", "reports/sms_spam.html",
+            "reports/robustness.html", "reports/tables.html", "reports/budget.html")
+        (folder / "snakemake.log").write_text(result.stdout + result.stderr)
+
+    folder = built_once(tmp_path_factory, "studies", build)
+    workflow = Workflow(folder / "project", folder / "keras")
+    workflow.log = (folder / "snakemake.log").read_text()
     return workflow

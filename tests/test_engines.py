@@ -136,7 +136,7 @@ def grid_case(config, dropout):
         return "failed", str(error)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept while the worker runs other modules' tests between the grid's
 def grid():
     """Every case of GRID, computed by two worker processes (the grid is CPU-bound, one core each)."""
     import concurrent.futures
@@ -161,6 +161,7 @@ def test_the_grid_holds_every_combination_of_any_three_factors():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("equivalence_grid")  # one worker computes the grid (in processes of its own) for all
 @pytest.mark.parametrize("case", list(GRID))
 def test_equivalence_grid(grid, case):
     """Cell x layers x masking x direction x dropout mode (every combination of any three), the IRNN and

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import SNAKEMAKE, TINY_VARIANTS, run_name, tiny_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resume")]  # one worker: the uninterrupted runs once
 
 EPOCHS = 8
 VARIANTS = {

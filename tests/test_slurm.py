@@ -7,10 +7,10 @@ import re
 import pandas as pd
 import pytest
 
-from tests.conftest import SNAKEMAKE, TINY_VARIANTS, make_tiny_workflow, run_dir, study_file, tiny_config
+from tests.conftest import SNAKEMAKE, TINY_VARIANTS, Workflow, make_tiny_workflow, run_dir, study_file, tiny_config
 from tests.slurm_cluster import BACKUP, SlurmCluster, available, remove_stale_conf
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one worker: one cluster on fixed ports
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,14 @@ def slurm(tmp_path_factory):
         yield cluster
     finally:
         cluster.stop()
+
+
+def test_the_cluster_tests_share_one_worker(request):
+    """Under ``make test`` (pytest-xdist, ``--dist loadgroup``) one worker runs every test here: two test
+    clusters on the same ports would take each other's munge socket and daemons."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        pytest.skip("one pytest process: one test at a time")
+    assert request.node.nodeid.endswith("@slurm"), "no group: pytest-xdist spreads these tests (use --dist loadgroup)"
 
 
 def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
@@ -61,18 +69,23 @@ def test_a_config_left_by_a_killed_session_is_removed_and_no_other(tmp_path):
     assert remove_stale_conf(conf) and conf.read_text() == site, "the config it replaced is put back"
 
 
-def test_slurm_profile_bundles_an_8_run_study_into_4_submissions_with_the_local_results(slurm, tmp_path):
+def test_slurm_profile_bundles_an_8_run_study_into_4_submissions_with_the_local_results(slurm, finished_tiny_run,
+                                                                                      tmp_path):
     """Each run's train and evaluate share a SLURM job, up to six runs share a submission, a study's tables,
     figures and report share one more: pad + 2 + 1. The runs are those of a local run, byte for byte."""
-    config = None
-    workflows = {}
-    for where in ("slurm", "local"):
-        (tmp_path / where).mkdir()
-        workflow = make_tiny_workflow(tmp_path / where)
-        config = tiny_config(workflow.config_sha256(), seeds=list(range(4)))
-        workflow.write_config(config)
-        workflows[where] = workflow
-    workflows["local"].run("--cores", "2", "reports/summary.html")
+    import shutil
+
+    (tmp_path / "slurm").mkdir()
+    workflows = {"slurm": make_tiny_workflow(tmp_path / "slurm")}
+    config = tiny_config(workflows["slurm"].config_sha256(), seeds=list(range(4)))
+    workflows["slurm"].write_config(config)
+    # the local reference: the finished tiny study (seeds 0 and 1) with seeds 2 and 3 added, trained while
+    # the SLURM run waits on its status checks
+    shutil.copytree(finished_tiny_run.root, tmp_path / "local", symlinks=True)
+    workflows["local"] = Workflow(tmp_path / "local", finished_tiny_run.keras_home)
+    assert finished_tiny_run.config_sha256() == workflows["slurm"].config_sha256()
+    workflows["local"].write_config(config)
+    local = workflows["local"].start("--cores", "1", "reports/summary.html", log=tmp_path / "local.log")
     before = slurm_jobs(slurm)
     result = workflows["slurm"].run(
         "--workflow-profile", "profiles/slurm", "reports/summary.html",
@@ -82,6 +95,7 @@ def test_slurm_profile_bundles_an_8_run_study_into_4_submissions_with_the_local_
         "--latency-wait", "5",
         env={"SLURM_CONF": str(slurm.conf)}, timeout=1200,
     )
+    assert local.wait(timeout=1200) == 0, (tmp_path / "local.log").read_text()[-3000:]
     root = workflows["slurm"].root
     assert (root / "reports" / "summary.html").exists(), result.stderr[-3000:]
     submissions = [job for job in slurm_jobs(slurm) if job not in before]
