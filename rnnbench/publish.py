@@ -386,11 +386,10 @@ def run_check(docs: Path, studies: list[str], jobs: int | None = None) -> int:
     published = [folder for folder in folders if (folder / "stamp.json").is_file()]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(published)))
     if jobs == 1:
-        verdicts = map(_timed_check, published)
+        verdicts = dict(zip(published, map(_timed_check, published)))
     else:  # spawned: a forked copy of a process that runs TensorFlow's thread pools may hang
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-        verdicts = pool.map(_timed_check, published)
-    verdicts = dict(zip(published, verdicts))
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            verdicts = dict(zip(published, pool.map(_timed_check, published)))
     failed = 0
     for folder in folders:
         if folder not in verdicts:
@@ -406,8 +405,6 @@ def run_check(docs: Path, studies: list[str], jobs: int | None = None) -> int:
             tables = sorted(name for name in DERIVED if (folder / name).is_file())
             print(f"{folder.name}: every table recomputed from {data:,} bytes of data: {', '.join(tables)} "
                   f"({took:.1f} s)")
-    if jobs > 1:
-        pool.shutdown()
     return 1 if failed else 0
 
 
