@@ -204,15 +204,31 @@ def prepare_dataset(loader: str, inputs: Mapping[str, str], settings: Mapping[st
     return module.prepare(inputs, dict(settings, sha256=sha256))
 
 
-def prepare(inputs: Mapping[str, str], settings: Mapping[str, Any]) -> tuple[dict, dict]:
-    """The ``reuters`` kind: Keras's loader on the verified file, with Keras's topic names."""
+def reuters_topic_names() -> list[str]:
+    """``keras.datasets.reuters.get_label_names()``, read from Keras's source without importing Keras
+    (which starts TensorFlow: seconds per pad job); Keras's own call where its source is laid out otherwise."""
+    import ast
+    import importlib.util
+
+    source = Path(importlib.util.find_spec("keras").origin).parent / "src" / "datasets" / "reuters.py"
+    if source.is_file():
+        for node in ast.parse(source.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name == "get_label_names":
+                returned = [part.value for part in node.body if isinstance(part, ast.Return)]
+                if returned:
+                    return [str(name) for name in ast.literal_eval(returned[0])]
     import keras
 
+    return list(keras.datasets.reuters.get_label_names())
+
+
+def prepare(inputs: Mapping[str, str], settings: Mapping[str, Any]) -> tuple[dict, dict]:
+    """The ``reuters`` kind: Keras's loader on the verified file, with Keras's topic names."""
     arrays = prepare_reuters(
         inputs["table"], settings["sha256"], settings["num_words"], settings["maxlen"], settings["padding"],
         settings.get("split_seed", SHUFFLE_SEED),
     )
-    names = list(keras.datasets.reuters.get_label_names())
+    names = reuters_topic_names()
     if len(names) != int(arrays["num_classes"]):
         names = [str(label) for label in range(int(arrays["num_classes"]))]
     return arrays, {"class_names": names, "vocabulary": None,

@@ -186,3 +186,15 @@ def test_a_maxlen_that_keeps_no_document_is_refused_by_name(tmp_path):
     sha256 = synthetic_reuters(tmp_path / "reuters.npz")
     with pytest.raises(data.DataError, match=r"maxlen = 2 keeps 0 training and 0 test documents .*raise maxlen"):
         data.prepare_reuters(tmp_path / "reuters.npz", sha256, num_words=40, maxlen=2, padding="post")
+
+
+def test_reuters_topic_names_are_keras_own_read_without_importing_it():
+    import subprocess
+    import sys
+
+    import keras
+
+    script = "import sys; from rnnbench.data import reuters_topic_names as n; print(len(n()), 'keras' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["46", "False"]
+    assert data.reuters_topic_names() == list(keras.datasets.reuters.get_label_names())
