@@ -28,7 +28,7 @@ rule all:
     default_target: True
     input:
         expand("reports/{study}.html", study=DEFAULT_STUDIES),
-        [run_files(study, "model.keras") for study in DEFAULT_STUDIES],
+        [run_files(study, "model") for study in DEFAULT_STUDIES],
         [run_files(study, "predictions.npy") for study in DEFAULT_STUDIES],
 
 

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from rnnbench.models import Spec, family_problems
+from rnnbench.models import ESTIMATORS, Spec, family_problems
 from rnnbench.settings import (  # noqa: F401
     TABLE_DEFAULTS, ConfigError, TrainSettings, canonical, check_rows, training_rows,
 )
@@ -374,13 +374,15 @@ def train_slice(config: Mapping[str, Any], dataset: str, spec: Spec | Mapping[st
     """The train rule's settings for one run (``TrainSettings``), canonically encoded. Snakemake
     compares this string to the one recorded for an existing output, so editing one dataset's
     settings or one variant marks only its own jobs as stale."""
+    spec = Spec.of(spec)
+    by_epochs = spec.cell not in ESTIMATORS  # a scikit-learn fit takes no embedding, epochs or batches
     return TrainSettings(
         # The data itself reaches the job as its input file; of the dataset's settings only the
         # model-shaping one belongs here.
-        variant=Spec.of(spec),
-        embedding_dim=config["datasets"][dataset]["embedding_dim"],
-        epochs=config["epochs"],
-        batch_size=config["batch_size"],
+        variant=spec,
+        embedding_dim=config["datasets"][dataset]["embedding_dim"] if by_epochs else None,
+        epochs=config["epochs"] if by_epochs else None,
+        batch_size=config["batch_size"] if by_epochs else None,
         validation_split=config["validation_split"],
     ).to_json()
 

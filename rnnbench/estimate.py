@@ -63,8 +63,11 @@ def dry_run(root: Path, targets: list[str], snakemake_args: list[str]) -> tuple[
             jobs[fields[0]] = int(fields[1])
     rows = [row.split("\t") for row in call("--summary").splitlines()[1:]]
     runs = [fields[0] for fields in rows
-            if len(fields) >= 6 and fields[2] == "train" and fields[5] == "update pending" and RUN_FOLDER.match(fields[0])]
+            if len(fields) >= 6 and fields[2] in RUN_RULES and fields[5] == "update pending" and RUN_FOLDER.match(fields[0])]
     return jobs, runs
+
+
+RUN_RULES = ("train", "fit")  # the rules that make a run: Keras's training, scikit-learn's one fit
 
 
 def load_config(root: Path, configfiles: list[str], overrides: list[str]) -> dict:
@@ -112,7 +115,7 @@ def finished_timings(root: Path, records: list[dict]) -> dict[tuple[str, str], l
     import pandas as pd
 
     spans = {tuple(record.get("log") or ()): record["endtime"] - record["starttime"]
-             for record in records if record["rule"] == "train"}
+             for record in records if record["rule"] in RUN_RULES}
     found = collections.defaultdict(list)
     for run_json in sorted((root / "results" / "runs").glob("*/*/seed*/run.json")):
         history_path = run_json.with_name("history.csv")
@@ -125,8 +128,8 @@ def finished_timings(root: Path, records: list[dict]) -> dict[tuple[str, str], l
             continue
         steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
         folder, run_name, seed = run_json.parts[-4:-1]
-        log = f"logs/train/{folder}/{run_name}/{seed}.log"
-        job = spans.get((log,), run.get("wall_seconds", sum(seconds)))
+        logs = [(f"logs/{rule}/{folder}/{run_name}/{seed}.log",) for rule in RUN_RULES]
+        job = next((spans[log] for log in logs if log in spans), run.get("wall_seconds", sum(seconds)))
         timing = Timing(steady, max(seconds[0] - steady, 0.0), max(job - sum(seconds), 0.0), "finished runs")
         found[(re.sub(r"-split\d+$", "", folder), _settings_key(run["spec"]))].append((timing, len(seconds)))
     return found
@@ -153,6 +156,17 @@ def calibrate(padded: Path, settings, threads: int, import_seconds: float) -> Ti
     first, second = history["seconds"].tolist()
     before = max(time.perf_counter() - started - first - second, 0.0)
     return Timing(second * rows / sample, max(first - second, 0.0), import_seconds + before, "calibration here")
+
+
+def calibrate_fit(padded: Path, settings, threads: int) -> Timing:
+    """Time one scikit-learn fit of ``settings`` on the whole padded training split (a fit takes seconds)."""
+    from rnnbench.data import load_padded
+    from rnnbench.fitting import fit
+
+    started = time.perf_counter()
+    _, history, _ = fit(load_padded(padded), settings, seed=0, threads=threads)
+    seconds = float(history["seconds"].iloc[0])
+    return Timing(seconds, 0.0, max(time.perf_counter() - started - seconds, 0.0), "calibration here")
 
 
 def _import_seconds(threads: int) -> float:
@@ -199,7 +213,7 @@ def estimate(root: Path, targets: list[str], cores: int, configfiles: list[str] 
         dataset = re.sub(r"-split\d+$", "", folder)
         settings = TrainSettings.from_json(train_slice(config, dataset, specs[run]))
         key = (dataset, _settings_key(json.loads(settings.to_json())))
-        epochs, timing = float(settings.epochs), None
+        epochs, timing = float(settings.epochs or 1), None  # a scikit-learn run: its one fit
         if finished.get(key):
             done = finished[key]
             timing = Timing(*(statistics.median(getattr(t, field) for t, _ in done) for field in ("epoch", "first_extra", "start_up")),
@@ -207,11 +221,13 @@ def estimate(root: Path, targets: list[str], cores: int, configfiles: list[str] 
             if settings.variant.early_stopping:
                 epochs = min(epochs, statistics.mean(n for _, n in done))
         elif calibration and (root / "data" / "padded" / f"{folder}.npz").is_file():
-            if import_seconds is None:
+            padded = root / "data" / "padded" / f"{folder}.npz"
+            if settings.epochs is None and (folder, key) not in calibrated:
+                calibrated[(folder, key)] = calibrate_fit(padded, settings, config["threads"])
+            if import_seconds is None and (folder, key) not in calibrated:
                 import_seconds = _import_seconds(config["threads"])
             if (folder, key) not in calibrated:
-                calibrated[(folder, key)] = calibrate(root / "data" / "padded" / f"{folder}.npz", settings,
-                                                      config["threads"], import_seconds)
+                calibrated[(folder, key)] = calibrate(padded, settings, config["threads"], import_seconds)
             timing = calibrated[(folder, key)]
         job = timing.job(epochs) + per_rule.get("evaluate", 0.0) if timing else math.nan
         rows.append({"dataset": folder, "run": run, "seed": int(match["seed"]), "epochs": epochs,
@@ -223,8 +239,8 @@ def estimate(root: Path, targets: list[str], cores: int, configfiles: list[str] 
     loads = [0.0] * slots
     for seconds in sorted(runs["job_seconds"].dropna(), reverse=True):
         loads[loads.index(min(loads))] += seconds
-    others = sum(count * per_rule.get(rule, 0.0) for rule, count in jobs.items() if rule not in ("train", "evaluate"))
-    untimed = sorted(rule for rule in jobs if rule not in per_rule and rule != "train")
+    others = sum(count * per_rule.get(rule, 0.0) for rule, count in jobs.items() if rule not in (*RUN_RULES, "evaluate"))
+    untimed = sorted(rule for rule in jobs if rule not in per_rule and rule not in RUN_RULES)
     return Estimate(jobs, runs, slots, max(loads) + others / slots, int(runs["job_seconds"].isna().sum()), untimed)
 
 

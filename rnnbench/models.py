@@ -1,8 +1,8 @@
 """A model's spec, and the one function that builds any model from it, so a new variant is a YAML entry.
 
-Each family (the ``cell`` field: recurrent cells, ``bow``, ``cnn``, ``transformer``, ``custom``) is
-built by its own module in ``rnnbench/families/``, imported by name, so an edit to one family reruns
-only its own runs.
+Each family (the ``cell`` field: recurrent cells, ``bow``, ``cnn``, ``transformer``, ``custom``, and the
+scikit-learn families ``linear`` and ``sklearn``) is built by its own module in ``rnnbench/families/``,
+imported by name, so an edit to one family reruns only its own runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-BASELINES = {"bow", "cnn", "transformer", "custom"}  # the non-recurrent families
+BASELINES = {"bow", "cnn", "transformer", "custom", "linear", "sklearn"}  # the non-recurrent families
+# Families whose model is a scikit-learn estimator, fitted once on the same rows (rule fit, not train).
+ESTIMATORS = {"linear", "sklearn"}
 POOLINGS = ("last", "max", "mean")
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -25,9 +27,14 @@ FAMILIES = {
     "cnn": "rnnbench.families.cnn",
     "transformer": "rnnbench.families.transformer",
     "custom": "rnnbench.families.custom",
+    "linear": "rnnbench.families.linear",
+    "sklearn": "rnnbench.families.estimator",
 }
 # Families that pool over time by default, and how (``pooling: last`` is a recurrent layer's last state).
 OWN_POOLING = {"cnn": "max", "transformer": "mean"}
+# The linear family's defaults: a linear SVM at scikit-learn's C on sublinear TF-IDF unigrams, l2-normalised.
+LINEAR_DEFAULTS = {"classifier": "svm", "ngrams": 1, "weighting": "tfidf", "sublinear_tf": True, "min_df": 1,
+                   "norm": "l2", "C": 1.0, "class_weight": ""}
 # Fields every family takes: how it is trained.
 TRAINING_FIELDS = {"cell", "learning_rate", "early_stopping", "lr_schedule", "label_smoothing", "engine"}
 # cell -> (the fields it requires, every field it takes); a field of another family is refused by name.
@@ -41,6 +48,9 @@ FAMILY_FIELDS = {
     "transformer": ({"layers", "units", "heads", "ff_dim"}, TRAINING_FIELDS | {
         "layers", "units", "heads", "ff_dim", "dropout", "mask_zero", "pooling"}),
     "custom": ({"builder"}, TRAINING_FIELDS | {"builder", "options"}),
+    # one fit, no epochs: none of the training fields apply
+    "linear": (set(), {"cell", *LINEAR_DEFAULTS}),
+    "sklearn": ({"builder"}, {"cell", "builder", "options"}),
 }
 
 
@@ -74,8 +84,16 @@ class Spec:
     filters: int = 0  # cnn: filters per width
     heads: int = 0  # transformer: attention heads
     ff_dim: int = 0  # transformer: the feed-forward width
-    builder: str = ""  # custom: "package.module:function"
-    options: str = ""  # custom: the builder's own settings, canonical JSON
+    builder: str = ""  # custom, sklearn: "package.module:function"
+    options: str = ""  # custom, sklearn: the builder's own settings, canonical JSON
+    classifier: str = ""  # linear: svm (LinearSVC) or logreg (LogisticRegression)
+    ngrams: int = 0  # linear: n-grams of token ids from 1 to this
+    weighting: str = ""  # linear: tfidf, binary or counts
+    sublinear_tf: bool = False  # linear: 1 + log(tf) in place of tf
+    min_df: int = 0  # linear: terms in fewer training documents are dropped
+    norm: str = ""  # linear: each row's l2 or l1 norm made 1, or none
+    C: float = 0.0  # linear: inverse regularisation strength
+    class_weight: str = ""  # linear: "" (every row alike) or balanced
 
     @classmethod
     def of(cls, fields: Mapping[str, Any]) -> "Spec":
@@ -91,15 +109,19 @@ class Spec:
         fields = {key: cast[types[key]](value) if types[key] in cast else value for key, value in fields.items()}
         if fields.get("cell") in OWN_POOLING and fields.get("pooling", "last") == "last":
             fields["pooling"] = OWN_POOLING[fields["cell"]]  # the family's own: one model, one name
+        if fields.get("cell") == "linear":
+            fields = {**LINEAR_DEFAULTS, **fields}
         return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
         """Every field, but the later families' fields only away from their defaults: a spec of the
         notebook's kind has the dict (so the name and the runs) it had before they existed."""
         fields = dataclasses.asdict(self)
-        for key in LATER_FIELDS:
-            if fields[key] == LATER_FIELDS[key]:
-                del fields[key]
+        if self.cell in ESTIMATORS:  # fitted once: the fields of training by epochs do not apply
+            fields = {key: value for key, value in fields.items() if key in FAMILY_FIELDS[self.cell][1]}
+        own = LINEAR_DEFAULTS if self.cell == "linear" else {}  # a family's own defaults are written out
+        for key in [key for key in LATER_FIELDS if key in fields and key not in own and fields[key] == LATER_FIELDS[key]]:
+            del fields[key]
         if "kernel_sizes" in fields:
             fields["kernel_sizes"] = list(fields["kernel_sizes"])
         if "options" in fields:
@@ -116,7 +138,8 @@ class Spec:
 SPEC_DEFAULTS: dict[str, Any] = {
     field.name: field.default for field in dataclasses.fields(Spec) if field.default is not dataclasses.MISSING
 }
-LATER_FIELDS = {key: SPEC_DEFAULTS[key] for key in ("kernel_sizes", "filters", "heads", "ff_dim", "builder", "options")}
+LATER_FIELDS = {key: SPEC_DEFAULTS[key] for key in ("kernel_sizes", "filters", "heads", "ff_dim", "builder", "options",
+                                                   *LINEAR_DEFAULTS)}
 LATER_FIELDS["layers"] = LATER_FIELDS["units"] = 0  # a cnn's or custom model's: no layers or units
 
 

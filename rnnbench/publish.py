@@ -14,6 +14,13 @@ regenerates ``docs/results.md``, one Markdown table per published study, from th
 and histories stay out of git. Runs that are not the study's shipped ones (config.yaml's variants,
 seeds, splits and epochs) are refused.
 
+``--extend`` publishes a study's new variants onto its published data instead, without retraining the
+published runs: the local study (built with only the new variants, for example with
+``--config 'studies={summary: {datasets: [reuters], variants: [tfidf_svm]}}'``) brings their rows of
+``finals.csv``, ``documents.csv`` and ``trials.csv``, the published data keeps every other variant's, and
+every table is recomputed from the combined data. The report's figures need every run's history, which
+is not published, so ``reports/<study>.html`` is not redrawn: the tables and ``docs/results.md`` are.
+
 ``--check`` recomputes every published table of the studies (all published ones by default) from their
 data files and stamp alone, without TensorFlow and without ``results/``, and names every difference.
 """
@@ -96,7 +103,7 @@ def shipped_problems(metadata: pd.DataFrame, config, study: str, chosen=None) ->
             listed = ", ".join(f"{v} seed {s} ({d}, split {split})" for d, split, v, s in sorted(runs)[:3])
             problems.append(f"{len(runs)} run(s) {word}: {listed}{', …' if len(runs) > 3 else ''}")
     epochs = metadata.get("planned_epochs", pd.Series(dtype=float))
-    other = epochs[epochs != config["epochs"]]
+    other = epochs[epochs.notna() & (epochs != config["epochs"])]  # a scikit-learn fit has no epochs
     if len(other):
         problems.append(f"{len(other)} run(s) trained for {', '.join(sorted({str(e) for e in other}))} epochs, "
                         f"not the {config['epochs']} of config.yaml")
@@ -110,6 +117,17 @@ def describe(metadata: pd.DataFrame) -> str:
     variants = metadata.get("variant", pd.Series(dtype=str)).nunique()
     return (f"{len(metadata)} runs of {variants} variants, {' or '.join(epochs) or 'unknown'} epochs, "
             f"seeds {', '.join(map(str, seeds)) or 'unknown'}")
+
+
+def _local_study(source: Path, config) -> tuple[dict, pd.DataFrame, dict | None]:
+    """A finished study folder's config (config.yaml when not given), its run_metadata.csv, and its chosen
+    trials (chosen.json; None for a study without searches)."""
+    if config is None:
+        import yaml
+
+        config = yaml.safe_load(Path("config.yaml").read_text())
+    chosen = json.loads((source / "chosen.json").read_text()) if (source / "chosen.json").is_file() else None
+    return config, pd.read_csv(source / "run_metadata.csv"), chosen
 
 
 def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs"), config=None,
@@ -127,12 +145,7 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
     if missing:
         raise SystemExit(f"study {study!r} has no {', '.join(missing)} in {source}: rebuild reports/{study}.html "
                          "with this version (it adds them without retraining)")
-    if config is None:
-        import yaml
-
-        config = yaml.safe_load(Path("config.yaml").read_text())
-    metadata = pd.read_csv(source / "run_metadata.csv")
-    chosen = json.loads((source / "chosen.json").read_text()) if (source / "chosen.json").is_file() else None
+    config, metadata, chosen = _local_study(source, config)
     problems = shipped_problems(metadata, config, study, chosen)
     if problems and not any_settings:
         raise SystemExit(f"study {study!r} in {source} is not at its shipped settings: {'; '.join(problems)}; "
@@ -148,6 +161,80 @@ def publish(study: str, results: Path = Path("results"), docs: Path = Path("docs
         if differences:
             raise SystemExit(f"study {study!r}: its tables differ from those recomputed from its data, so "
                              f"{target} is left as it was:\n  " + "\n  ".join(differences))
+        _replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def extend(study: str, results: Path = Path("results"), docs: Path = Path("docs"), config=None) -> Path:
+    """Publish a local study's variants onto ``docs/results/<study>/``: their data replace or join the published
+    data variant by variant, every table is recomputed from the combined data, and the stamp lists both
+    trainings' commits. The local runs must be the shipped study's runs of their variants, and the combined
+    data the whole shipped study; return the folder."""
+    from rnnbench.studies import studies, study_runs
+
+    source, target = results / "studies" / study, docs / "results" / study
+    if not (target / "stamp.json").is_file():
+        raise SystemExit(f"study {study!r} is not published ({target / 'stamp.json'} missing): publish it whole")
+    missing = [name for name in (*DATA, "run_metadata.csv") if not (source / name).is_file()]
+    if missing:
+        raise SystemExit(f"study {study!r} has no {', '.join(missing)} in {source}: build reports/{study}.html "
+                         "with its new variants first")
+    config, metadata, chosen = _local_study(source, config)
+    new = set(metadata["variant"])
+    published = pd.read_csv(target / "finals.csv")
+    kept = published[~published["variant"].isin(new)]
+    searches = set(studies(config)[study].get("searches", []))
+    chosen = {dataset: dict(by_search) for dataset, by_search in (chosen or {}).items()}
+    for dataset, search, run in kept[kept["variant"].isin(searches)][["dataset", "variant", "run"]].itertuples(index=False):
+        chosen.setdefault(dataset, {}).setdefault(search, run)  # the published searches' chosen trials
+    shipped = {(d, int(split), label, int(seed)) for d, split, label, _run, seed in study_runs(config, study, chosen)}
+    problems = shipped_problems(metadata, config, study, chosen)
+    problems = [p for p in problems if "missing" not in p]  # the published variants are the published data's
+    stale = {(d, split, v, s) for d, split, v, s in shipped if v in new}
+    local = {(d, int(split), v, int(seed)) for d, split, v, seed in metadata[["dataset", "split", "variant", "seed"]]
+             .itertuples(index=False)}
+    if stale - local:
+        problems.append(f"{len(stale - local)} run(s) of the new variants missing locally")
+    combined = {(d, int(split), v, int(seed)) for d, split, v, seed in kept[["dataset", "split", "variant", "seed"]]
+                .itertuples(index=False)} | local
+    if combined != shipped:
+        problems.append(f"the published data and the local runs together are not the shipped study: "
+                        f"{len(shipped - combined)} run(s) missing, {len(combined - shipped)} not in it")
+    if problems:
+        raise SystemExit(f"study {study!r}: cannot extend its publication: {'; '.join(problems)}; nothing published")
+    print(f"extending {study}: {describe(metadata)} onto the published {describe(kept)}")
+    staging = target.with_name(f".{study}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        keys = ["dataset", "split", "variant"]
+        for name in DATA + OPTIONAL_DATA:
+            column = "search" if name == "trials.csv" else "variant"
+            parts = [pd.read_csv(folder / name) for folder in (target, source) if (folder / name).is_file()]
+            if not parts:
+                continue
+            old = parts[0] if (target / name).is_file() else parts[0].iloc[:0]
+            frame = pd.concat([old[~old[column].isin(new)], *parts[1 if (target / name).is_file() else 0:]],
+                              ignore_index=True)
+            if column == "variant":  # as the workflow writes them; trials stay in their searches' order
+                frame = frame.sort_values(keys, kind="stable")
+            frame.to_csv(staging / name, index=False)
+        stamp = json.loads((target / "stamp.json").read_text())
+        stamp.update(runs=int(len(combined)),
+                     trained_at_commit=", ".join(dict.fromkeys([stamp["trained_at_commit"], _commits(metadata)])),
+                     trained_from=min(stamp["trained_from"], str(metadata["started_at"].min())),
+                     trained_to=max(stamp["trained_to"], str(metadata["started_at"].max())),
+                     engines=sorted({*stamp["engines"], *(str(e) for e in metadata["engine"].dropna())}),
+                     published_by=f"{stamp['published_by']}; python -m rnnbench.publish {study} --extend "
+                                  f"({', '.join(sorted(new))})")
+        write_json(stamp, staging / "stamp.json")
+        for name, table in recompute(staging).items():
+            table.to_csv(staging / name, index=False)
+        differences = check(staging, study)
+        if differences:
+            raise SystemExit(f"study {study!r}: the extended tables do not recompute:\n  " + "\n  ".join(differences))
         _replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -349,6 +436,9 @@ def main(argv=None) -> None:
     parser.add_argument("studies", nargs="*", metavar="STUDY")
     parser.add_argument("--any-settings", action="store_true",
                         help="publish runs that are not the study's shipped ones (other epochs, seeds or variants)")
+    parser.add_argument("--extend", action="store_true",
+                        help="publish the local study's variants onto its published data, without retraining the "
+                             "published runs; every table is recomputed from the combined data")
     parser.add_argument("--check", action="store_true",
                         help="recompute the published tables of the studies (default: every published one) from "
                              "their published data alone, and name every difference; exit 1 if there is one")
@@ -361,7 +451,7 @@ def main(argv=None) -> None:
     if not args.studies:
         parser.error("name the studies to publish")
     for study in args.studies:
-        print(f"published {publish(study, any_settings=args.any_settings)}")
+        print(f"published {extend(study) if args.extend else publish(study, any_settings=args.any_settings)}")
     write_text(markdown(), Path("docs") / "results.md")
     print("wrote docs/results.md")
 

@@ -303,7 +303,8 @@ def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | 
 
     commit = checkout_commit(repo)
     versions = []
-    for name in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "scipy", "seaborn", "deepsig", "snakemake"):
+    for name in ("tensorflow-cpu", "tensorflow", "keras", "scikit-learn", "skops", "numpy", "pandas", "scipy", "seaborn",
+                 "deepsig", "snakemake"):
         try:
             versions.append(f"{name} {packages.version(name)}")
         except packages.PackageNotFoundError:
@@ -315,7 +316,8 @@ def provenance(settings: Mapping[str, Any], metadata: pd.DataFrame, repo: str | 
     return {
         "git commit": commit or "not a git checkout",
         "packages (report)": "; ".join(versions),
-        "packages (training)": f"TensorFlow {distinct('tensorflow')}, Keras {distinct('keras')}, numpy {distinct('numpy')}",
+        "packages (training)": f"TensorFlow {distinct('tensorflow')}, Keras {distinct('keras')}, numpy {distinct('numpy')}"
+                               + (f", scikit-learn {distinct('scikit-learn')}" if "scikit-learn" in metadata else ""),
         "data sha256": "; ".join(f"{name} {part}: {source['sha256']}" for name, meta in sorted((metas or {}).items())
                                  for part, source in sorted(meta["sources"].items())) or "n/a",
         "config hash": "sha256 " + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),

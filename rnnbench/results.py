@@ -76,8 +76,12 @@ class Results:
         return finals
 
     def engine(self, variant: str) -> str:
-        """The engine that trained the variant's runs (its spec's), which its seconds per epoch depend on."""
-        return self.specs.get(variant, {}).get("engine", "fused")
+        """The engine that trained the variant's runs (its spec's; scikit-learn for a one-fit family), which its
+        seconds per epoch depend on."""
+        from rnnbench.models import ESTIMATORS
+
+        spec = self.specs.get(variant, {})
+        return "scikit-learn" if spec.get("cell") in ESTIMATORS else spec.get("engine", "fused")
 
     @property
     def engines(self) -> str:

@@ -124,21 +124,30 @@ def checkout_commit(repo) -> str | None:
 
 
 def host_facts() -> dict:
-    """What a run records about where and with what it ran (call after training: peak memory)."""
-    import resource
-    import socket
-
+    """What a Keras run records about where and with what it ran (call after training: peak memory)."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
     return {
         "threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        **machine_facts(),
+        "device": _device(),
+    }
+
+
+def machine_facts() -> dict:
+    """What every run records about where it ran, TensorFlow or not (call after the fit: peak memory)."""
+    import resource
+    import socket
+
+    import numpy as np
+
+    return {
         "numpy": np.__version__,
         "python": sys.version.split()[0],
-        "device": _device(),
+        "device": _cpu_device(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
@@ -153,6 +162,10 @@ def _device() -> str:
     if gpus:
         names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
         return "GPU: " + ", ".join(names)
+    return _cpu_device()
+
+
+def _cpu_device() -> str:
     return "CPU: " + (_cpu_model() or platform.processor() or platform.machine())
 
 

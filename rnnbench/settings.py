@@ -27,6 +27,10 @@ TABLE_DEFAULTS = {
 }
 
 
+# A run's history.csv: one row per epoch (a scikit-learn run: one row, its fit).
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+
+
 def canonical(value: Any) -> str:
     """Sorted, compact JSON: equal content gives an equal string, whatever the key order."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -37,9 +41,9 @@ class TrainSettings:
     """Everything that determines a training run except its seed: the train rule's config slice."""
 
     variant: Spec
-    embedding_dim: int
-    epochs: int
-    batch_size: int
+    embedding_dim: int | None  # None for a scikit-learn fit, which takes none of these three
+    epochs: int | None
+    batch_size: int | None
     validation_split: float
 
     def to_json(self) -> str:
@@ -67,9 +71,16 @@ def training_rows(rows: int, validation_split: float) -> int:
     return int(math.floor(rows * (1.0 - validation_split)))
 
 
-def check_rows(batch_size: int, validation_split: float, dataset: str, rows: int) -> None:
+def split_validation(x, y, validation_split: float):
+    """Keras's ``validation_split``: the last fraction of the rows, before any shuffling."""
+    cut = training_rows(len(x), validation_split)
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def check_rows(batch_size: int | None, validation_split: float, dataset: str, rows: int) -> None:
     """Refuse settings that leave a dataset of ``rows`` training-split rows without training or
-    validation rows, or with fewer training rows than one batch; each blames its own key."""
+    validation rows, or with fewer training rows than one batch (``batch_size`` None: a fit without
+    batches); each blames its own key."""
     train = training_rows(rows, validation_split)
     if train < 1 or rows - train < 1:
         part = "training" if train < 1 else "validation"
@@ -77,7 +88,7 @@ def check_rows(batch_size: int, validation_split: float, dataset: str, rows: int
             f"invalid config:\n  validation_split = {validation_split}: leaves no {part} rows of the {rows} "
             f"of dataset {dataset!r}"
         )
-    if batch_size > train:
+    if batch_size is not None and batch_size > train:
         raise ConfigError(
             f"invalid config:\n  batch_size = {batch_size}: larger than the {train} training rows of dataset "
             f"{dataset!r} (of {rows}, after validation_split {validation_split})"

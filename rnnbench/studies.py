@@ -37,21 +37,27 @@ def spec_name(spec: Spec | Mapping[str, Any]) -> str:
 
     ``lstm-l2-u64-orth-d0.2-rd0.05``; optional fields appear only when they differ from
     their default: ``-relu``, ``-bi``, ``-mask``, ``-ed0.3``, ``-lr0.003``, ``-es5``, ``-pmax``,
-    ``-sd0.2``, ``-cosine``, ``-ls0.1``, ``-keras``.
+    ``-sd0.2``, ``-cosine``, ``-ls0.1``, ``-keras``; a linear model names every field of its own.
     Different specs get different names (each field maps to its own token), so the name
     can serve as the run's identity.
     """
     spec = Spec.of(spec).as_dict()
     cell = spec["cell"]
-    if cell == "cnn":
-        parts = [cell, "k" + ".".join(map(str, spec["kernel_sizes"])), f"f{spec['filters']}"]
-    elif cell == "transformer":
-        parts = [cell, f"l{spec['layers']}", f"u{spec['units']}", f"h{spec['heads']}", f"ff{spec['ff_dim']}"]
-    elif cell == "custom":
+    if cell == "linear":  # every field of its own, always: linear-svm-n1-tfidf-sub-df1-l2-c1
+        parts = [cell, spec["classifier"], f"n{spec['ngrams']}", spec["weighting"], "sub" if spec["sublinear_tf"] else "",
+                 f"df{spec['min_df']}", spec["norm"], f"c{_number(spec['C'])}", spec["class_weight"]]
+        return "-".join(part for part in parts if part)
+    if cell in ("custom", "sklearn"):
         parts = [cell, spec["builder"].replace(":", ".")]
         if spec.get("options"):
             options = json.dumps(spec["options"], sort_keys=True, separators=(",", ":"))
             parts.append("o" + hashlib.sha256(options.encode()).hexdigest()[:10])
+        if cell == "sklearn":
+            return "-".join(parts)
+    elif cell == "cnn":
+        parts = [cell, "k" + ".".join(map(str, spec["kernel_sizes"])), f"f{spec['filters']}"]
+    elif cell == "transformer":
+        parts = [cell, f"l{spec['layers']}", f"u{spec['units']}", f"h{spec['heads']}", f"ff{spec['ff_dim']}"]
     else:
         parts = [cell, f"l{spec['layers']}", f"u{spec['units']}"]
     if cell not in BASELINES:

@@ -11,16 +11,9 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.checkpoint import Checkpoint
-from rnnbench.settings import TrainSettings, training_rows
+from rnnbench.settings import HISTORY_COLUMNS, TrainSettings, split_validation
 from rnnbench.runtime import configure_tensorflow, host_facts
 
-HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-
-
-def split_validation(x, y, validation_split: float):
-    """Keras's ``validation_split``: the last fraction of the rows, before any shuffling."""
-    cut = training_rows(len(x), validation_split)
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
 def compile_classifier(

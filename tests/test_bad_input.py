@@ -168,7 +168,11 @@ def test_replaced_raw_file_stops_the_pipeline(finished_tiny_run, tmp_path):
 
 @pytest.mark.slow
 def test_second_concurrent_invocation_is_refused(tiny_workflow):
-    """While one Snakemake trains a run, a second one in the same folder is refused, and the first ends well."""
+    """While one Snakemake trains a run, a second one in the same folder is refused, and the first ends well.
+    The first is held (SIGSTOP) while it holds its locks, so the second always meets them, however fast the
+    first's jobs."""
+    import signal
+
     env = dict(os.environ, KERAS_HOME=str(tiny_workflow.keras_home))
     target = str((run_dir(tiny_workflow.root, TINY_VARIANTS["lstm"], 0) / "metrics.json").relative_to(tiny_workflow.root))
     first = subprocess.Popen([SNAKEMAKE, "--cores", "1", target], cwd=tiny_workflow.root,
@@ -176,8 +180,13 @@ def test_second_concurrent_invocation_is_refused(tiny_workflow):
     locks = tiny_workflow.root / ".snakemake" / "locks"
     deadline = time.time() + 60
     while not (locks.exists() and any(locks.iterdir())) and time.time() < deadline:
-        time.sleep(0.05)
-    second = tiny_workflow.run("--cores", "1", target, check=False)
+        time.sleep(0.01)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        assert locks.exists() and any(locks.iterdir()), "the first Snakemake ended before it could be held"
+        second = tiny_workflow.run("--cores", "1", target, check=False)
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode != 0
     assert "cannot be locked" in second.stdout + second.stderr
     output, _ = first.communicate(timeout=600)

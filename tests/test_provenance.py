@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 def rule_scripts(root=REPO) -> dict[str, str]:
     """Rule -> the name of the script it runs (scripts/<name>.py), read from the rule files; every
     such rule must pass ``code=code("<name>")`` (the pad rule: ``pad_code``, its script's and its
-    dataset kind's)."""
+    dataset kind's; train and fit: their script's and their run's family's)."""
     found = {}
     for path in sorted((Path(root) / "workflow" / "rules").glob("*.smk")):
         for block in re.split(r"\n(?=(?:rule|checkpoint) \w+:)", path.read_text()):
@@ -21,14 +21,15 @@ def rule_scripts(root=REPO) -> dict[str, str]:
             script = re.search(r'script:\s*"\.\./\.\./scripts/(\w+)\.py"', block)
             if rule and script:
                 own = f'code=code("{script.group(1)}")' in block or (script.group(1) == "pad" and "code=pad_code," in block) \
-                    or (script.group(1) == "train" and "code=train_code," in block)
+                    or (script.group(1) == "train" and "code=train_code," in block) \
+                    or (script.group(1) == "fit" and "code=fit_code," in block)
                 assert own, f"rule {rule.group(1)} lacks its code param"
                 found[rule.group(1)] = script.group(1)
     return found
 
 
 def test_every_rule_passes_the_digest_of_its_own_script():
-    assert set(rule_scripts()) == {"download", "pad", "train", "evaluate", "aggregate", "compare", "documents", "figures",
+    assert set(rule_scripts()) == {"download", "pad", "train", "fit", "evaluate", "aggregate", "compare", "documents", "figures",
                                    "sweep_figures", "trials", "budget", "search_figures", "report"}
 
 

@@ -239,3 +239,38 @@ def test_a_search_studys_page_reads_out_its_budget_and_chosen_trials(tmp_path):
         row = next(line for line in text.splitlines() if line.startswith(f"| {search} | 20 |"))
         assert f"| {best.val_accuracy:.3f} [" in row and f"| {best.run} ({best.val_accuracy:.3f}) |" in row
     assert "- n = 3–20: tuned_transformer leads" in text
+
+
+def test_new_variants_are_published_onto_the_published_data_without_retraining_it(tmp_path, capsys):
+    """publish --extend: a local study of the new variant only, and the published study's data for the others;
+    every table is recomputed from the combined data, and the stamp names both trainings."""
+    from rnnbench.publish import check, extend
+
+    finished_study(tmp_path / "before")
+    docs = tmp_path / "docs"
+    target = publish("summary", tmp_path / "before" / "results", docs, SUMMARY_CONFIG)
+    published = pd.read_csv(target / "finals.csv")
+    extended = {**SUMMARY_CONFIG, "variants": {**SUMMARY_CONFIG["variants"], "tfidf_svm": {"cell": "linear"}}}
+    local = {**extended, "variants": {"tfidf_svm": {"cell": "linear"}}}  # the study built with its new variant only
+    source = finished_study(tmp_path / "after", config=local, scores={"tfidf_svm": [0.9, 0.91, 0.89]})
+    metadata = pd.read_csv(source / "run_metadata.csv").assign(engine="scikit-learn", commit="def5678",
+                                                              planned_epochs=np.nan)
+    metadata.to_csv(source / "run_metadata.csv", index=False)
+
+    with pytest.raises(SystemExit, match="not in the study"):  # config.yaml without the new variant
+        extend("summary", tmp_path / "after" / "results", docs, SUMMARY_CONFIG)
+    assert pd.read_csv(target / "finals.csv").equals(published), "a refused extension changes nothing"
+    extend("summary", tmp_path / "after" / "results", docs, extended)
+    finals = pd.read_csv(target / "finals.csv")
+    assert sorted(finals["variant"].unique()) == ["bow_mlp", "lstm", "tfidf_svm"] and len(finals) == 9
+    pd.testing.assert_frame_equal(finals[finals["variant"] != "tfidf_svm"].reset_index(drop=True), published)
+    assert "tfidf_svm" in set(pd.read_csv(target / "summary.csv")["variant"])
+    assert {"tfidf_svm"} <= set(pd.read_csv(target / "mcnemar.csv")[["a", "b"]].stack())
+    assert check(target) == []
+    stamp = json.loads((target / "stamp.json").read_text())
+    assert stamp["runs"] == 9 and stamp["engines"] == ["fused", "scikit-learn"]
+    assert stamp["trained_at_commit"] == "abc1234, def5678" and "--extend (tfidf_svm)" in stamp["published_by"]
+
+    metadata[metadata["seed"] != 2].to_csv(source / "run_metadata.csv", index=False)
+    with pytest.raises(SystemExit, match="1 run\\(s\\) of the new variants missing locally"):
+        extend("summary", tmp_path / "after" / "results", docs, extended)

@@ -310,14 +310,17 @@ def test_one_job_runs_alone_with_config_overrides_into_a_folder_of_its_own(copy)
 def test_other_families_added_plan_only_their_runs(copy):
     cnn = {"cell": "cnn", "kernel_sizes": [2, 3], "filters": 4}
     transformer = {"cell": "transformer", "layers": 1, "units": 8, "heads": 2, "ff_dim": 8}
-    edit_config(copy, lambda c: c["variants"].update(cnn=cnn, transformer=transformer))
-    assert planned_jobs(copy) == training([cnn, transformer], [0, 1]) | DOWNSTREAM
+    svm, logreg = {"cell": "linear"}, {"cell": "linear", "classifier": "logreg", "ngrams": 2}
+    edit_config(copy, lambda c: c["variants"].update(cnn=cnn, transformer=transformer, svm=svm, logreg=logreg))
+    fitted = run_jobs("fit", [svm, logreg], [0, 1]) | run_jobs("evaluate", [svm, logreg], [0, 1])
+    assert planned_jobs(copy) == training([cnn, transformer], [0, 1]) | fitted | DOWNSTREAM
 
 
 def test_a_family_module_edited_reruns_only_that_familys_runs(copy):
     """The finished study's runs are all recurrent: an edit to the recurrent family's module reruns them,
-    one to the CNN's reruns nothing."""
-    for family, expected in (("cnn", set()), ("recurrent", training(TINY_VARIANTS, [0, 1]) | DOWNSTREAM)):
+    one to the CNN's or the linear family's reruns nothing."""
+    for family, expected in (("cnn", set()), ("linear", set()),
+                             ("recurrent", training(TINY_VARIANTS, [0, 1]) | DOWNSTREAM)):
         path = copy.root / "rnnbench" / "families" / f"{family}.py"
         original = path.read_text()
         path.write_text(original + "\n_AN_EDIT = 1\n")

@@ -39,7 +39,8 @@ def test_every_field_changes_the_name():
                "recurrent_dropout": 0.1, "activation": "relu", "bidirectional": True, "mask_zero": True,
                "embedding_dropout": 0.1, "learning_rate": 0.01, "early_stopping": 3, "engine": "keras",
                    "pooling": "max", "spatial_dropout": 0.2, "lr_schedule": "cosine", "label_smoothing": 0.1}
-    later = {"kernel_sizes", "filters", "heads", "ff_dim", "builder", "options"}
+    later = {"kernel_sizes", "filters", "heads", "ff_dim", "builder", "options", "classifier", "ngrams", "weighting",
+             "sublinear_tf", "min_df", "norm", "C", "class_weight"}
     assert set(changes) | later == {"cell"} | set(SPEC_DEFAULTS)
     names = {spec_name(base)} | {spec_name(dict(base, **{key: value})) for key, value in changes.items()}
     assert len(names) == 1 + len(changes)
@@ -53,6 +54,11 @@ def test_every_field_changes_the_name():
          {"layers": 2, "units": 32, "heads": 2, "ff_dim": 64, "dropout": 0.1, "mask_zero": True, "pooling": "max"}),
         ({"cell": "custom", "builder": "mine.models:tiny"}, "custom-mine.models.tiny",
          {"builder": "mine.models:other", "options": {"width": 3}, "early_stopping": 4}),
+        ({"cell": "linear"}, "linear-svm-n1-tfidf-sub-df1-l2-c1",
+         {"classifier": "logreg", "ngrams": 2, "weighting": "binary", "sublinear_tf": False, "min_df": 2, "norm": "l1",
+          "C": 0.1, "class_weight": "balanced"}),
+        ({"cell": "sklearn", "builder": "mine.estimators:nb"}, "sklearn-mine.estimators.nb",
+         {"builder": "mine.estimators:other", "options": {"alpha": 0.5}}),
     ]
     for spec, name, family_changes in families:
         assert spec_name(spec) == name

@@ -12,6 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(workflow.current_basedir))
 sys.path.insert(0, ROOT)  # the rnnbench package, installed or not
 from rnnbench import config as rnnbench_config
 from rnnbench import data as rnnbench_data
+from rnnbench import models as rnnbench_models
 from rnnbench import provenance as rnnbench_provenance
 from rnnbench import studies as rnnbench_studies
 
@@ -42,10 +43,16 @@ DEFAULT_STUDIES = ["summary"] if "summary" in STUDIES else STUDIES
 # Run name -> spec over every study: a run's folder is its spec's name, so studies share runs.
 RUN_SPECS = rnnbench_studies.run_specs(config)
 DATASETS = sorted(config["datasets"])
+# Runs by how they are made: fitted once by scikit-learn (rule fit) or trained by Keras (rule train).
+FITTED_RUNS = sorted(
+    run for run, spec in RUN_SPECS.items() if spec.cell in rnnbench_models.ESTIMATORS
+)
+TRAINED_RUNS = sorted(set(RUN_SPECS) - set(FITTED_RUNS))
 
 
 def _one_of(names):
-    return "|".join(re.escape(name) for name in sorted(names))
+    """A wildcard constraint matching exactly ``names`` (none: a pattern that never matches)."""
+    return "|".join(re.escape(name) for name in sorted(names)) or "(?!)"
 
 
 wildcard_constraints:
@@ -61,11 +68,21 @@ PADDED = "data/padded/{dataset}{split}.npz"
 # Beside it: class names, vocabulary and source digests (rnnbench.data.save_meta).
 PADDED_META = "data/padded/{dataset}{split}.json"
 RUN_DIR = "results/runs/{dataset}{split}/{run}/seed{seed}"
+
+
+def _run_dir(runs):
+    """RUN_DIR, its run wildcard constrained to ``runs``: those the train rule (Keras) or the fit rule
+    (scikit-learn) makes."""
+    return RUN_DIR.replace("{run}", "{run,%s}" % _one_of(runs))
+
+
+TRAINED_RUN_DIR = _run_dir(TRAINED_RUNS)
+FITTED_RUN_DIR = _run_dir(FITTED_RUNS)
 STUDY_DIR = "results/studies/{study}"
-# A run's files, as the train and evaluate rules write them.
+# A run's files, as the train (or fit) and evaluate rules write them; "model" is its model file (model_file).
 RUN_FILES = (
     "history.csv",
-    "model.keras",
+    "model",
     "predictions.npy",
     "run.json",
     "metrics.json",
@@ -82,10 +99,18 @@ def code(script, modules=()):
 
 
 def train_code(wildcards):
-    """The train rule's code: its script's, its spec's family module's, and for a builder of one's
+    return run_code("train", wildcards)
+
+
+def fit_code(wildcards):
+    return run_code("fit", wildcards)
+
+
+def run_code(script, wildcards):
+    """The train or fit rule's code: its script's, its spec's family module's, and for a builder of one's
     own, that builder's module: an edit to one family reruns only its runs."""
     spec = RUN_SPECS[wildcards.run]
-    digest = code("train", [spec.family])
+    digest = code(script, [spec.family])
     if not spec.builder:
         return digest
     try:
@@ -121,8 +146,14 @@ def study_runs(study):
     return rnnbench_studies.study_runs(config, study, chosen_trials(study))
 
 
+def model_file(run):
+    """A run's model file: Keras's format, or skops' for a scikit-learn estimator."""
+    return "model.skops" if run in FITTED_RUNS else "model.keras"
+
+
 def run_file(pattern, dataset, split, run, seed):
-    """``pattern`` (a file under RUN_DIR) of one run."""
+    """``pattern`` (a file under RUN_DIR; "model": its model file) of one run."""
+    pattern = model_file(run) if pattern == "model" else pattern
     return f"{RUN_DIR}/{pattern}".format(
         dataset=dataset,
         split=rnnbench_studies.split_tag(config, dataset, split),
