@@ -25,9 +25,9 @@ def build_estimator(spec, *, num_classes: int, seed: int):
 
 
 def probabilities(estimator, x, num_classes: int) -> np.ndarray:
-    """Class probabilities of the rows (rows x ``num_classes``, float32): ``predict_proba`` where the estimator
-    has one, else the softmax of its decision scores (a linear SVM's), whose argmax is the SVM's own prediction.
-    Classes absent from the training rows get 0."""
+    """Class probabilities of the rows (rows x ``num_classes``, float64, so that near-ties keep their order):
+    ``predict_proba`` where the estimator has one, else the softmax of its decision scores (a linear SVM's);
+    their argmax is the estimator's own prediction. Classes absent from the training rows get 0."""
     texts = token_texts(x)
     if hasattr(estimator, "predict_proba"):
         known = np.asarray(estimator.predict_proba(texts), dtype=np.float64)
@@ -37,7 +37,7 @@ def probabilities(estimator, x, num_classes: int) -> np.ndarray:
             scores = np.column_stack([np.zeros_like(scores), scores])
         known = np.exp(scores - scores.max(axis=1, keepdims=True))
         known /= known.sum(axis=1, keepdims=True)
-    full = np.zeros((len(texts), num_classes), dtype=np.float32)
+    full = np.zeros((len(texts), num_classes), dtype=np.float64)
     full[:, np.asarray(estimator.classes_, dtype=int)] = known
     if len(texts) and not np.array_equal(np.argmax(full, axis=1), np.asarray(estimator.predict(texts), dtype=int)):
         raise RuntimeError("the class probabilities' argmax differs from the estimator's own predictions")

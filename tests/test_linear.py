@@ -51,7 +51,7 @@ def test_each_classifier_fits_on_the_networks_training_rows_and_predicts(variant
     model = estimator.steps[-1][1]
     assert metadata["parameters"] == model.coef_.size + model.intercept_.size
     p = probabilities(estimator, data["x_test"], 5)
-    assert p.shape == (50, 5) and p.dtype == np.float32
+    assert p.shape == (50, 5) and p.dtype == np.float64
     np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
     assert np.all(p[:, 4] == 0), "a class absent from the training rows gets no probability"
     assert np.array_equal(p.argmax(axis=1), estimator.predict(token_texts(data["x_test"])))
@@ -130,7 +130,7 @@ for path in sys.argv[2:]:
         scores = np.column_stack([np.zeros_like(scores), scores]) if scores.ndim == 1 else scores
         known = np.exp(scores - scores.max(axis=1, keepdims=True))
         known /= known.sum(axis=1, keepdims=True)
-    p = np.zeros((len(x), classes), np.float32)
+    p = np.zeros((len(x), classes))
     p[:, model.classes_] = known
     out[path] = p.tolist()
 assert not [m for m in sys.modules if m == "rnnbench" or m.startswith("rnnbench.")], "rnnbench was imported"
@@ -183,4 +183,4 @@ def test_linear_variants_added_to_a_finished_study_fit_only_their_runs_and_reach
     probabilities_by_path = json.loads(loaded.stdout.strip().splitlines()[-1])
     for run in runs:
         written = np.load(run / "predictions.npy")
-        np.testing.assert_array_equal(np.asarray(probabilities_by_path[str(run / "model.skops")], np.float32), written)
+        np.testing.assert_array_equal(np.asarray(probabilities_by_path[str(run / "model.skops")]), written)
