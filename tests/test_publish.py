@@ -238,7 +238,7 @@ def test_a_search_studys_page_reads_out_its_budget_and_chosen_trials(tmp_path):
         best = tried.sort_values("val_accuracy", ascending=False, kind="stable").iloc[0]
         row = next(line for line in text.splitlines() if line.startswith(f"| {search} | 20 |"))
         assert f"| {best.val_accuracy:.3f} [" in row and f"| {best.run} ({best.val_accuracy:.3f}) |" in row
-    assert "- n = 3–20: tuned_transformer leads" in text
+    assert "- n = 4–20: tuned_transformer leads, within the bands of tuned_bow, tuned_cnn, tuned_linear" in text
 
 
 def test_new_variants_are_published_onto_the_published_data_without_retraining_it(tmp_path, capsys):
