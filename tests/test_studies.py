@@ -105,7 +105,7 @@ def test_splits_multiply_runs_and_only_other_splits_get_a_path_tag(config):
     """The robustness study's notebook-split runs are the summary's own (same folders), and each other
     split is its own run."""
     robustness = study_runs(config, "robustness")
-    assert len(robustness) == 5 * 5 * 3
+    assert len(robustness) == 6 * 5 * 3
     assert {split for _, split, *_ in robustness} == {113, 1, 2, 3, 4}
     assert {split for _, split, *_ in study_runs(config, "summary")} == {113}
     assert split_tag(config, "reuters", 113) == "" and split_tag(config, "reuters", 1) == "-split1"
