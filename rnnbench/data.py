@@ -205,8 +205,8 @@ def prepare_dataset(loader: str, inputs: Mapping[str, str], settings: Mapping[st
 
 
 def reuters_topic_names() -> list[str]:
-    """``keras.datasets.reuters.get_label_names()``, read from Keras's source without importing Keras
-    (which starts TensorFlow: seconds per pad job); Keras's own call where its source is laid out otherwise."""
+    """``keras.datasets.reuters.get_label_names()``, read from Keras's source without importing Keras (which
+    would start TensorFlow in every pad job); Keras's own call where its source is laid out otherwise."""
     import ast
     import importlib.util
 
