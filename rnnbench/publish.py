@@ -15,8 +15,8 @@ and histories stay out of git. Runs that are not the study's shipped ones (confi
 seeds, splits and epochs) are refused.
 
 ``--extend`` publishes a study's new variants onto its published data instead, without retraining the
-published runs: the local study (built with only the new variants, for example with
-``--config 'studies={summary: {datasets: [reuters], variants: [tfidf_svm]}}'``) brings their rows of
+published runs: the local study (built with only the new variants, for example from a config file given
+after config.yaml, ``studies: {summary: {variants: [tfidf_svm]}}``) brings their rows of
 ``finals.csv``, ``documents.csv`` and ``trials.csv``, the published data keeps every other variant's, and
 every table is recomputed from the combined data. The report's figures need every run's history, which
 is not published, so ``reports/<study>.html`` is not redrawn: the tables and ``docs/results.md`` are.
@@ -102,12 +102,17 @@ def shipped_problems(metadata: pd.DataFrame, config, study: str, chosen=None) ->
         if runs:
             listed = ", ".join(f"{v} seed {s} ({d}, split {split})" for d, split, v, s in sorted(runs)[:3])
             problems.append(f"{len(runs)} run(s) {word}: {listed}{', …' if len(runs) > 3 else ''}")
+    return problems + epoch_problems(metadata, config)
+
+
+def epoch_problems(metadata: pd.DataFrame, config) -> list[str]:
+    """Runs (run_metadata.csv) trained for another number of epochs than ``config``'s; a scikit-learn fit has none."""
     epochs = metadata.get("planned_epochs", pd.Series(dtype=float))
-    other = epochs[epochs.notna() & (epochs != config["epochs"])]  # a scikit-learn fit has no epochs
-    if len(other):
-        problems.append(f"{len(other)} run(s) trained for {', '.join(sorted({str(e) for e in other}))} epochs, "
-                        f"not the {config['epochs']} of config.yaml")
-    return problems
+    other = epochs[epochs.notna() & (epochs != config["epochs"])]
+    if not len(other):
+        return []
+    return [f"{len(other)} run(s) trained for {', '.join(sorted({str(e) for e in other}))} epochs, "
+            f"not the {config['epochs']} of config.yaml"]
 
 
 def describe(metadata: pd.DataFrame) -> str:
@@ -190,13 +195,15 @@ def extend(study: str, results: Path = Path("results"), docs: Path = Path("docs"
     for dataset, search, run in kept[kept["variant"].isin(searches)][["dataset", "variant", "run"]].itertuples(index=False):
         chosen.setdefault(dataset, {}).setdefault(search, run)  # the published searches' chosen trials
     shipped = {(d, int(split), label, int(seed)) for d, split, label, _run, seed in study_runs(config, study, chosen)}
-    problems = shipped_problems(metadata, config, study, chosen)
-    problems = [p for p in problems if "missing" not in p]  # the published variants are the published data's
-    stale = {(d, split, v, s) for d, split, v, s in shipped if v in new}
     local = {(d, int(split), v, int(seed)) for d, split, v, seed in metadata[["dataset", "split", "variant", "seed"]]
              .itertuples(index=False)}
-    if stale - local:
-        problems.append(f"{len(stale - local)} run(s) of the new variants missing locally")
+    problems = epoch_problems(metadata, config)
+    if local - shipped:
+        listed = ", ".join(f"{v} seed {s} ({d}, split {split})" for d, split, v, s in sorted(local - shipped)[:3])
+        problems.append(f"{len(local - shipped)} local run(s) not in the study: {listed}")
+    missing = {(d, split, v, s) for d, split, v, s in shipped if v in new} - local
+    if missing:
+        problems.append(f"{len(missing)} run(s) of the new variants missing locally")
     combined = {(d, int(split), v, int(seed)) for d, split, v, seed in kept[["dataset", "split", "variant", "seed"]]
                 .itertuples(index=False)} | local
     if combined != shipped:
@@ -212,18 +219,22 @@ def extend(study: str, results: Path = Path("results"), docs: Path = Path("docs"
         keys = ["dataset", "split", "variant"]
         for name in DATA + OPTIONAL_DATA:
             column = "search" if name == "trials.csv" else "variant"
-            parts = [pd.read_csv(folder / name) for folder in (target, source) if (folder / name).is_file()]
+            parts = []
+            if (target / name).is_file():
+                published_rows = pd.read_csv(target / name)
+                parts.append(published_rows[~published_rows[column].isin(new)])  # the other variants'
+            if (source / name).is_file():
+                parts.append(pd.read_csv(source / name))  # the new variants'
             if not parts:
                 continue
-            old = parts[0] if (target / name).is_file() else parts[0].iloc[:0]
-            frame = pd.concat([old[~old[column].isin(new)], *parts[1 if (target / name).is_file() else 0:]],
-                              ignore_index=True)
+            frame = pd.concat(parts, ignore_index=True)
             if column == "variant":  # as the workflow writes them; trials stay in their searches' order
                 frame = frame.sort_values(keys, kind="stable")
             frame.to_csv(staging / name, index=False)
         stamp = json.loads((target / "stamp.json").read_text())
         stamp.update(runs=int(len(combined)),
-                     trained_at_commit=", ".join(dict.fromkeys([stamp["trained_at_commit"], _commits(metadata)])),
+                     trained_at_commit=", ".join(dict.fromkeys([*stamp["trained_at_commit"].split(", "),
+                                                                *_commits(metadata).split(", ")])),
                      trained_from=min(stamp["trained_from"], str(metadata["started_at"].min())),
                      trained_to=max(stamp["trained_to"], str(metadata["started_at"].max())),
                      engines=sorted({*stamp["engines"], *(str(e) for e in metadata["engine"].dropna())}),
