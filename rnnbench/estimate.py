@@ -222,11 +222,11 @@ def estimate(root: Path, targets: list[str], cores: int, configfiles: list[str] 
                 epochs = min(epochs, statistics.mean(n for _, n in done))
         elif calibration and (root / "data" / "padded" / f"{folder}.npz").is_file():
             padded = root / "data" / "padded" / f"{folder}.npz"
-            if settings.epochs is None and (folder, key) not in calibrated:
+            if (folder, key) not in calibrated and settings.epochs is None:  # a scikit-learn run: one fit
                 calibrated[(folder, key)] = calibrate_fit(padded, settings, config["threads"])
-            if import_seconds is None and (folder, key) not in calibrated:
-                import_seconds = _import_seconds(config["threads"])
-            if (folder, key) not in calibrated:
+            elif (folder, key) not in calibrated:
+                if import_seconds is None:
+                    import_seconds = _import_seconds(config["threads"])
                 calibrated[(folder, key)] = calibrate(padded, settings, config["threads"], import_seconds)
             timing = calibrated[(folder, key)]
         job = timing.job(epochs) + per_rule.get("evaluate", 0.0) if timing else math.nan

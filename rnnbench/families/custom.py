@@ -35,17 +35,21 @@ def builder_source(builder: str) -> Path:
     return Path(found.origin)
 
 
-def build(spec: Spec, *, num_words: int, maxlen: int, embedding_dim: int, num_classes: int, token_product: bool = True):
-    """``function(options, num_words=, maxlen=, embedding_dim=, num_classes=)`` of the builder's module:
-    a Keras model from (batch, maxlen) int token ids to (batch, num_classes) class probabilities."""
+def call_builder(spec: Spec, **facts):
+    """``function(options, **facts)`` of the spec's builder module; any error of it is a BuilderError naming it."""
     builder_source(spec.builder)
     module, _, name = spec.builder.partition(":")
     try:
         function = getattr(importlib.import_module(module), name)
-        model = function(json.loads(spec.options or "{}"), num_words=num_words, maxlen=maxlen,
-                         embedding_dim=embedding_dim, num_classes=num_classes)
+        return function(json.loads(spec.options or "{}"), **facts)
     except Exception as error:
         raise BuilderError(f"builder {spec.builder!r} failed: {type(error).__name__}: {error}") from None
+
+
+def build(spec: Spec, *, num_words: int, maxlen: int, embedding_dim: int, num_classes: int, token_product: bool = True):
+    """``function(options, num_words=, maxlen=, embedding_dim=, num_classes=)`` of the builder's module:
+    a Keras model from (batch, maxlen) int token ids to (batch, num_classes) class probabilities."""
+    model = call_builder(spec, num_words=num_words, maxlen=maxlen, embedding_dim=embedding_dim, num_classes=num_classes)
     shapes = (getattr(model, "input_shape", None), getattr(model, "output_shape", None))
     if shapes != ((None, maxlen), (None, num_classes)):
         raise BuilderError(

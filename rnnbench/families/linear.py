@@ -8,8 +8,6 @@ import numpy as np
 from rnnbench.models import Spec
 
 CLASSIFIERS = ("svm", "logreg")
-WEIGHTINGS = ("tfidf", "binary", "counts")
-NORMS = ("l2", "l1", "none")
 
 
 def build(spec: Spec, *, num_classes: int, seed: int):
