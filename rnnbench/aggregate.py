@@ -24,8 +24,6 @@ FINAL_METRICS = ["test_loss", "test_accuracy", "test_macro_f1"]
 POSITIVE_METRICS = ["test_precision", "test_recall", "test_f1"]
 RUN_FACTS = ["parameters", "wall_seconds", "peak_rss_mb", "diverged", "best_epoch"]
 CONFIDENCE = 0.95
-BOOTSTRAP_RESAMPLES = 9999
-BOOTSTRAP_SEED = 0
 
 
 def tidy_run(dataset: str, split: int, variant: str, seed: int, history: pd.DataFrame, metrics: Mapping, metadata: Mapping) -> pd.DataFrame:
@@ -121,40 +119,21 @@ def published_finals(runs: pd.DataFrame, names: Mapping[tuple, str], metadata: p
     return finals
 
 
-def bootstrap_ci(values: np.ndarray, splits: np.ndarray | None = None) -> tuple[float, float]:
-    """95% bootstrap CI of the mean over runs; NaN when it is undefined (n < 2). With runs on several
-    data splits (``splits``: each run's), a two-stage bootstrap: splits resampled, then runs within
-    each, so the interval carries the split's variance as well as the seeds'."""
+def mean_interval(values: np.ndarray, splits: np.ndarray | None = None) -> tuple[float, float]:
+    """95% Student-t interval of the mean over runs (n - 1 degrees of freedom): nominal coverage at
+    the few seeds a study has, where a bootstrap's is not. NaN when it is undefined (n < 2). With
+    runs on several data splits (``splits``: each run's), the interval of the split means (splits - 1
+    degrees of freedom), so it carries the split's variance as well as the seeds'."""
     from scipy import stats
 
     values = np.asarray(values, dtype=float)
     if splits is not None and len(set(splits)) > 1:
-        return _two_stage_ci(values, np.asarray(splits))
+        splits = np.asarray(splits)
+        values = np.array([values[splits == split].mean() for split in np.unique(splits)])
     if len(values) < 2:
         return float("nan"), float("nan")
-    if np.all(values == values[0]):
-        return float(values[0]), float(values[0])
-    result = stats.bootstrap(
-        (values,),
-        np.mean,
-        confidence_level=CONFIDENCE,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
-
-
-def _two_stage_ci(values: np.ndarray, splits: np.ndarray) -> tuple[float, float]:
-    """Percentile interval of the mean under the two-stage (cluster) bootstrap."""
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    groups = [values[splits == split] for split in np.unique(splits)]
-    means = np.empty(BOOTSTRAP_RESAMPLES)
-    for index in range(BOOTSTRAP_RESAMPLES):
-        chosen = rng.integers(0, len(groups), len(groups))
-        means[index] = np.mean(np.concatenate([rng.choice(groups[g], len(groups[g])) for g in chosen]))
-    alpha = (1 - CONFIDENCE) / 2
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
 
 
 def summarize(runs: pd.DataFrame, notebook: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -174,7 +153,7 @@ def summarize_finals(finals: pd.DataFrame, notebook: Mapping[str, float] | None 
         diverged = group["diverged"].astype(bool)
         group = group[~diverged]  # a diverged run has no score to average: counted, never averaged in
         accuracy = group["test_accuracy"].to_numpy()
-        low, high = bootstrap_ci(accuracy, group["split"].to_numpy())
+        low, high = mean_interval(accuracy, group["split"].to_numpy())
         (components,) = variance_components(group).to_dict("records") or [{}]
         rows.append(
             {

@@ -1,9 +1,11 @@
 """Comparisons on the test documents themselves, from each run's saved test-set probabilities.
 
 Seed ensembles: a variant's runs on one split, their probabilities averaged. Paired tests: two
-variants on the same documents of one split, each document counted correct for a variant when most
-of the variant's seeds classify it correctly (a majority vote over seeds), then McNemar's exact test
-on the documents where the two disagree; Holm's correction over the pairs of each split.
+variants on the same documents of one split. The verdict is a two-level bootstrap of the difference of
+their mean accuracies (each variant's seeds resampled, then the documents, shared by both): it carries
+the training randomness as well as the documents'. Beside it, McNemar's exact test on a majority vote
+over seeds, which tests two fixed voted classifiers (the training randomness ignored). Holm's correction
+over the pairs of each split, for each.
 
 Both tables are computed from one table of outcomes (``outcomes``): per run, and per variant's seed
 ensemble, which test documents it classifies correctly, as packed bits. The study publishes that
@@ -20,9 +22,13 @@ import numpy as np
 import pandas as pd
 
 ALPHA = 0.05
+BOOTSTRAP_ITERATIONS = 4999
+BOOTSTRAP_SEED = 0
 ENSEMBLE_COLUMNS = ["dataset", "split", "variant", "seeds", "mean_accuracy", "ensemble_accuracy"]
 OUTCOME_COLUMNS = ["dataset", "split", "variant", "seed", "kind", "documents", "correct"]
-MCNEMAR_COLUMNS = ["dataset", "split", "a", "b", "documents", "a_only", "b_only", "p_value", "p_holm", "significant"]
+MCNEMAR_COLUMNS = ["dataset", "split", "a", "b", "documents", "a_only", "b_only", "p_value", "p_holm", "significant",
+                   "difference", "difference_low", "difference_high", "p_bootstrap", "p_bootstrap_holm",
+                   "bootstrap_significant"]
 
 
 def _by_split(runs: Iterable[tuple[str, int, str, int, np.ndarray]], labels: dict):
@@ -106,40 +112,76 @@ def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[int, int, flo
     return a_only, b_only, float(statsmodels_mcnemar(table, exact=True).pvalue)
 
 
-def paired_tests(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
-    """McNemar's exact test for every pair of variants on each split (seeds pooled by majority vote),
-    Holm-corrected over the pairs of the split; ``significant`` where the corrected p < ``alpha``; from
-    the ``outcomes`` table."""
+def bootstrap_accuracies(runs: dict[str, np.ndarray], iterations: int = BOOTSTRAP_ITERATIONS,
+                         seed: int = BOOTSTRAP_SEED) -> dict[str, np.ndarray]:
+    """Per variant (``runs``: variant -> seeds x documents correct), its mean accuracy in each of
+    ``iterations`` two-level bootstrap samples: the variant's seeds drawn with replacement, then the
+    documents, the same documents for every variant (the comparison is paired)."""
+    rng = np.random.default_rng(seed)
+    documents = len(next(iter(runs.values()))[0])
+    weights = rng.multinomial(documents, np.full(documents, 1 / documents), size=iterations).T / documents
+    accuracies = {}
+    for variant, correct in sorted(runs.items()):
+        per_seed = correct.astype(float) @ weights  # seeds x iterations: each seed's accuracy per sample
+        chosen = rng.integers(0, len(correct), size=(iterations, len(correct)))
+        accuracies[variant] = per_seed[chosen, np.arange(iterations)[:, None]].mean(axis=1)
+    return accuracies
+
+
+def bootstrap_difference(a: np.ndarray, b: np.ndarray, confidence: float = 1 - ALPHA) -> tuple[float, float, float]:
+    """The percentile interval of a - b over bootstrap samples of both, and the two-sided p-value of "no
+    difference" from the bootstrap standard error (a normal reference: it resolves the small p-values
+    that a Holm correction over many pairs needs, which counting samples cannot)."""
+    from scipy.stats import norm
+
+    difference = np.asarray(a) - np.asarray(b)
+    tail = (1 - confidence) / 2
+    spread = difference.std(ddof=1)
+    p = 1.0 if spread == 0 else float(2 * norm.sf(abs(difference.mean()) / spread))
+    return float(np.quantile(difference, tail)), float(np.quantile(difference, 1 - tail)), p
+
+
+def paired_tests(table: pd.DataFrame, alpha: float = ALPHA, iterations: int = BOOTSTRAP_ITERATIONS) -> pd.DataFrame:
+    """Every pair of variants on each split, from the ``outcomes`` table: the difference of their mean
+    accuracies with its two-level bootstrap interval and p-value (``bootstrap_accuracies``), and
+    McNemar's exact test on the majority vote over seeds; each Holm-corrected over the pairs of the split,
+    ``bootstrap_significant`` and ``significant`` where the corrected p < ``alpha``."""
     from statsmodels.stats.multitest import multipletests
 
     frames = []
     for dataset, split, runs, _ in _outcomes_by_split(table):
         correct = {variant: majority_correct(members) for variant, members in runs.items()}
+        sampled = bootstrap_accuracies(runs, iterations)
         documents = len(next(iter(correct.values())))
         rows = [[dataset, split, a, b, documents, *mcnemar(correct[a], correct[b])]
+                + [float(runs[a].mean() - runs[b].mean()), *bootstrap_difference(sampled[a], sampled[b], 1 - alpha)]
                 for a, b in itertools.combinations(correct, 2)]
-        frame = pd.DataFrame(rows, columns=MCNEMAR_COLUMNS[:-2])
+        columns = MCNEMAR_COLUMNS[:8] + ["difference", "difference_low", "difference_high", "p_bootstrap"]
+        frame = pd.DataFrame(rows, columns=columns)
         if len(frame):
             frame["p_holm"] = multipletests(frame["p_value"], alpha=alpha, method="holm")[1]
             frame["significant"] = frame["p_holm"] < alpha
-            frames.append(frame)
+            frame["p_bootstrap_holm"] = multipletests(frame["p_bootstrap"], alpha=alpha, method="holm")[1]
+            frame["bootstrap_significant"] = frame["p_bootstrap_holm"] < alpha
+            frames.append(frame[MCNEMAR_COLUMNS])
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MCNEMAR_COLUMNS)
 
 
 def pair_verdicts(tests: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, pair): how many splits call the pair different, and the plain reading. A
-    pair is called different only when every split does so, in the same direction."""
+    """One row per (dataset, pair): how many splits call the pair different by the two-level bootstrap
+    (Holm), and the plain reading. A pair is called different only when every split does so, in the
+    same direction."""
     rows = []
     for (dataset, a, b), group in tests.groupby(["dataset", "a", "b"], sort=True):
-        a_wins = group["significant"] & (group["a_only"] > group["b_only"])
-        b_wins = group["significant"] & (group["b_only"] > group["a_only"])
+        a_wins = group["bootstrap_significant"] & (group["difference"] > 0)
+        b_wins = group["bootstrap_significant"] & (group["difference"] < 0)
         splits = len(group)
         if a_wins.all() or b_wins.all():
             better, worse = (a, b) if a_wins.all() else (b, a)
             verdict = f"{better} gets more documents right than {worse} on every split"
         else:
-            verdict = "not told apart on the documents"
+            verdict = "no evidence of an order on the documents"
         rows.append({"dataset": dataset, "a": a, "b": b, "splits": splits,
-                     "splits_different": int(group["significant"].sum()), "verdict": verdict,
+                     "splits_different": int(group["bootstrap_significant"].sum()), "verdict": verdict,
                      "different": bool(a_wins.all() or b_wins.all())})
     return pd.DataFrame(rows, columns=["dataset", "a", "b", "splits", "splits_different", "verdict", "different"])

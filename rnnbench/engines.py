@@ -29,8 +29,10 @@ from __future__ import annotations
 import functools
 import zipfile
 
-import keras
-from keras import ops
+from rnnbench.runtime import import_keras
+
+keras = import_keras()
+from keras import ops  # noqa: E402
 
 ENGINES = ("fused", "keras")
 VALIDATION_BATCH_SIZE = 2048

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from rnnbench.aggregate import mean_interval
 from rnnbench.results import Results
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -31,7 +32,7 @@ def accuracy_distribution(results: Results):
 
 
 def learning_curves(results: Results):
-    """Train and validation accuracy and loss per epoch, mean and 95% band over runs; the dotted
+    """Train and validation accuracy and loss per epoch, mean and 95% t-interval over runs; the dotted
     line marks the epoch of best mean validation accuracy."""
     import seaborn as sns
 
@@ -41,8 +42,8 @@ def learning_curves(results: Results):
     curves = _curves(runs, ["loss", "accuracy"])
     grid = sns.relplot(
         data=curves, x="epoch", y="value", hue="part", row="quantity", col="variant",
-        col_order=results.order, row_order=["accuracy", "loss"], kind="line", errorbar=("ci", 95),
-        n_boot=200, seed=0, height=2.3, aspect=1.0, facet_kws={"sharey": "row", "margin_titles": True},
+        col_order=results.order, row_order=["accuracy", "loss"], kind="line", errorbar=mean_interval,
+        height=2.3, aspect=1.0, facet_kws={"sharey": "row", "margin_titles": True},
     )
     best_epochs = best_validation_epoch(runs)
     for (quantity, variant), axes in grid.axes_dict.items():
@@ -66,7 +67,7 @@ def _validation_curves(results: Results):
     curves = _curves(results.runs, ["accuracy"])
     grid = sns.relplot(
         data=curves, x="epoch", y="value", hue="part", col="variant", col_order=results.order, col_wrap=5,
-        kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=1.9, aspect=1.3,
+        kind="line", errorbar=mean_interval, height=1.9, aspect=1.3,
     )
     grid.set_titles(col_template="{col_name}", size=7)
     grid.set_ylabels("accuracy")
@@ -129,7 +130,7 @@ def confusion(results: Results):
 
 
 def cost_accuracy(results: Results):
-    """Seconds per epoch against mean test accuracy (95% CI bars); point size is the parameter count."""
+    """Seconds per epoch against mean test accuracy (95% t-interval bars); point size is the parameter count."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -182,7 +183,7 @@ def overfitting(results: Results):
 
 def marginals(results: Results):
     """The effect of each swept field: test accuracy against the field's value, every seed of every
-    spec a point, the mean over all runs at that value with its 95% bootstrap interval."""
+    spec a point, the mean over all runs at that value with its 95% t-interval."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -194,15 +195,15 @@ def marginals(results: Results):
         data = finals.assign(**{axis: finals[axis].astype(str)})
         names = [str(v) for v in order]
         sns.stripplot(data=data, x=axis, y="test_accuracy", order=names, color="0.6", size=3, jitter=0.25, ax=axes)
-        sns.pointplot(data=data, x=axis, y="test_accuracy", order=names, errorbar=("ci", 95), n_boot=1000,
-                      seed=0, color="C3", markers="D", capsize=0.15, ax=axes)
+        sns.pointplot(data=data, x=axis, y="test_accuracy", order=names, errorbar=mean_interval,
+                      color="C3", markers="D", capsize=0.15, ax=axes)
         axes.set(xlabel=axis, ylabel="test accuracy", title=f"by {axis}")
     return figure
 
 
 def importance_ranking(results: Results):
-    """Main-effects ANOVA on the grid: partial eta² per swept field (share of the variance it explains,
-    holding the others), with its p-value."""
+    """ANOVA on the grid: partial eta² per swept field and interaction (share of the variance it
+    explains, holding the others), with its p-value."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -211,11 +212,11 @@ def importance_ranking(results: Results):
     table = importance(results.swept, results.axes)
     figure, axes = plt.subplots(figsize=(7, 0.6 * max(len(table), 1) + 1.5))
     if len(table):
-        sns.barplot(data=table, x="partial_eta_sq", y="axis", color="C0", ax=axes)
+        sns.barplot(data=table, x="partial_eta_sq", y="term", color="C0", ax=axes)
         for index, row in table.iterrows():
             axes.annotate(f"p = {row['p_value']:.3g}", (row["partial_eta_sq"], index), xytext=(4, 0),
                           textcoords="offset points", va="center", fontsize=9)
-    axes.set(xlabel="partial η² (ANOVA, main effects)", ylabel="", xlim=(0, 1.1))
+    axes.set(xlabel="partial η² (ANOVA, type II)", ylabel="", xlim=(0, 1.1))
     return figure
 
 

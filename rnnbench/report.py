@@ -18,7 +18,8 @@ from rnnbench.runtime import checkout_commit
 from rnnbench.documents import ALPHA, pair_verdicts
 from rnnbench.io import read_png
 from rnnbench.stats import (
-    ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, POWER_SIMULATIONS, binomial_noise, importance, reading, tied_with_best
+    ASO_THRESHOLD, MAX_SEEDS, POWER, POWER_ALPHA, POWER_SIMULATIONS, binomial_noise, bonferroni_confidence, importance,
+    interaction_readings, reading, tied_with_best,
 )
 
 FIGURE_TITLES = {
@@ -56,12 +57,12 @@ POSITIVE_COLUMNS = ["precision_mean", "recall_mean", "f1_mean"]
 
 def leaderboard_table(results: Results) -> dict:
     """The leaderboard's columns and rows, sorted by mean test accuracy; the best row and the rows
-    statistically tied with it are marked. For a binary dataset, the positive class's precision,
+    it is not shown better than (no evidence of an order at the study's runs) are marked. For a binary dataset, the positive class's precision,
     recall and F1 (means over seeds) stand beside accuracy."""
     positive_class = results.positive_class
     tied = set(tied_with_best(results.pairs, results.best)) if len(results.pairs) else set(results.order)
     binary = positive_class is not None and all(c in results.summary for c in POSITIVE_COLUMNS)
-    columns = ["#", "variant", "test accuracy mean ± std", "95% bootstrap CI", "min", "max", "n", "macro-F1",
+    columns = ["#", "variant", "test accuracy mean ± std", "95% t-interval", "min", "max", "n", "macro-F1",
                *([f"{positive_class} {name}" for name in ("precision", "recall", "F1")] if binary else []),
                "validation accuracy", "notebook (1 run)", "vs best", "parameters", "engine", "s/epoch",
                "training s", "peak memory MB"]
@@ -72,7 +73,7 @@ def leaderboard_table(results: Results) -> dict:
         elif row.variant == results.best:
             status, css = "best", "best"
         elif row.variant in tied:
-            status, css = "tied", "tied"
+            status, css = "no order shown", "tied"
         else:
             status, css = "worse", ""
         cells = [
@@ -95,7 +96,7 @@ def leaderboard(results: Results) -> str:
 
 def reading_lines(results: Results) -> list[str]:
     """Plain-language lines: variants of which every run diverged, every significant win, and the best
-    against each variant tied with it."""
+    against each variant it is not shown better than."""
     lost = [row.variant for row in results.summary.itertuples() if row.n == 0 and row.diverged]
     if lost and len(lost) == len(results.order):
         return ["Every run of every variant diverged (its training loss became NaN): no variant has a test "
@@ -120,10 +121,11 @@ def spec_rows(variants: Mapping[str, Mapping[str, Any]], names: list[str]) -> di
     return {"fields": keys, "rows": rows}
 
 
-def budget_readout(budget: pd.DataFrame, leaders: pd.DataFrame, trials: pd.DataFrame) -> dict:
-    """One dataset's budget read-out (budget.csv, budget_leaders.csv and trials.csv rows): where each
-    search leads, each search's curve at a few budgets, and the trial it chose (by validation accuracy)
-    for retraining; empty for a study without searches."""
+def budget_readout(budget: pd.DataFrame, leaders: pd.DataFrame, trials: pd.DataFrame, finals: pd.DataFrame) -> dict:
+    """One dataset's budget read-out (budget.csv, budget_leaders.csv, trials.csv and finals.csv rows):
+    where each search leads, each search's curve at a few budgets, and the trial it chose (by validation
+    accuracy) for retraining, with the validation accuracy of that retraining over the study's seeds
+    (the chosen trial's search value is optimistic: it won a maximum); empty for a study without searches."""
     from rnnbench.search import choose
 
     if not len(budget):
@@ -143,22 +145,24 @@ def budget_readout(budget: pd.DataFrame, leaders: pd.DataFrame, trials: pd.DataF
         at = curve.set_index("trials")
         tried = trials[trials["search"] == search]
         best = tried[tried["run"] == chosen.get(search)].iloc[0]
+        retrained = finals.loc[finals["variant"] == search, "val_accuracy"].mean()
         rows.append({
             "search": search, "trials": len(tried),
             "cells": [f"{_fmt(at.loc[n, 'expected_max'])} [{_fmt(at.loc[n, 'low'])}, {_fmt(at.loc[n, 'high'])}]"
                       if n in at.index else "" for n in points],
             "chosen": best["trial"], "run": best["run"], "val_accuracy": _fmt(best["val_accuracy"]),
+            "retrained": _fmt(retrained), "optimism": _fmt(best["val_accuracy"] - retrained),
             "hours": f"{tried['seconds'].sum() / 3600:.2f}",
         })
     return {"lines": lines, "points": points, "rows": rows}
 
 
-def importance_rows(results: Results) -> list[dict]:
-    return [
-        {"field": row.axis, "df": row.df, "sum_sq": f"{row.sum_sq:.5f}", "F": _fmt(row.F, 2),
-         "p": f"{row.p_value:.3g}", "eta": _fmt(row.partial_eta_sq)}
-        for row in importance(results.swept, results.axes).itertuples(index=False)
-    ]
+def importance_rows(results: Results) -> dict:
+    """The sweep's ANOVA table, and a reading for each interaction that qualifies a main effect."""
+    table = importance(results.swept, results.axes)
+    rows = [{"term": row.term, "df": row.df, "sum_sq": f"{row.sum_sq:.5f}", "F": _fmt(row.F, 2),
+             "p": f"{row.p_value:.3g}", "eta": _fmt(row.partial_eta_sq)} for row in table.itertuples(index=False)]
+    return {"rows": rows, "readings": interaction_readings(table)}
 
 
 def variance_rows(results: Results) -> list[dict]:
@@ -195,16 +199,25 @@ def seeds_needed_rows(results: Results) -> list[dict]:
 
 
 def document_rows(results: Results) -> list[dict]:
-    """Each pair's McNemar verdict over the splits (rnnbench.documents.pair_verdicts), best first."""
+    """Each pair's verdict on the documents over the splits (rnnbench.documents.pair_verdicts), best
+    first: the two-level bootstrap's difference, interval and Holm p, and McNemar's Holm p on votes."""
     if not len(results.mcnemar):
         return []
     rank = {variant: i for i, variant in enumerate(results.order)}
-    verdicts = pair_verdicts(results.mcnemar)
+    tests = results.mcnemar
+    verdicts = pair_verdicts(tests)
     pair_rank = [tuple(sorted((rank.get(a, len(rank)), rank.get(b, len(rank))))) for a, b in zip(verdicts["a"], verdicts["b"])]
     verdicts = verdicts.assign(order=pair_rank).sort_values("order")
-    pvalues = results.mcnemar.groupby(["a", "b"])["p_holm"].max()
+    by_pair = tests.groupby(["a", "b"])
+    worst = by_pair[["p_bootstrap_holm", "p_holm"]].max()
+    difference = by_pair[["difference", "difference_low", "difference_high"]].mean()
     return [{"a": row.a, "b": row.b, "called": f"{row.splits_different}/{row.splits}",
-             "p": f"{pvalues[(row.a, row.b)]:.3g}", "verdict": row.verdict, "css": "tied" if row.different else ""}
+             "difference": f"{difference.loc[(row.a, row.b), 'difference']:+.3f} "
+                           f"[{difference.loc[(row.a, row.b), 'difference_low']:+.3f}, "
+                           f"{difference.loc[(row.a, row.b), 'difference_high']:+.3f}]",
+             "p": f"{worst.loc[(row.a, row.b), 'p_bootstrap_holm']:.3g}",
+             "p_mcnemar": f"{worst.loc[(row.a, row.b), 'p_holm']:.3g}",
+             "verdict": row.verdict, "css": "tied" if row.different else ""}
             for row in verdicts.itertuples(index=False)]
 
 
@@ -255,12 +268,13 @@ def dataset_section(results: Results, figures: Mapping[str, Path], settings: Map
         "figures": [{"name": name, "title": title, "data": base64.b64encode(read_png(figures[name])).decode()}
                     for name, title in FIGURE_TITLES.items() if name in figures],
         "readings": reading_lines(results),
-        "importance": importance_rows(results) if "importance" in figures else [],
-        "budget": budget_readout(results.budget, results.leaders, results.trials),
+        "importance": importance_rows(results) if "importance" in figures else {"rows": [], "readings": []},
+        "budget": budget_readout(results.budget, results.leaders, results.trials, results.finals),
         "aso_threshold": ASO_THRESHOLD,
         "variance": variance_rows(results),
         "seeds_needed": seeds_needed_rows(results),
-        "power": {"power": POWER, "alpha": POWER_ALPHA, "max": MAX_SEEDS, "simulations": f"{POWER_SIMULATIONS:,}"},
+        "power": {"power": POWER, "alpha": POWER_ALPHA, "max": MAX_SEEDS, "simulations": f"{POWER_SIMULATIONS:,}",
+                  "aso_confidence": f"{bonferroni_confidence(len(results.order)):.4f}"},
         "documents": document_rows(results),
         "alpha": ALPHA,
         "ensembles": ensemble_rows(results),

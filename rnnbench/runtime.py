@@ -76,8 +76,7 @@ def configure_tensorflow(threads: int, seed: int, xla_cache=None, bfc_allocator:
         flags = os.environ.get("TF_XLA_FLAGS", "")
         if "tf_xla_persistent_cache_directory" not in flags:
             os.environ["TF_XLA_FLAGS"] = f"{flags} {flag}".strip()
-    with _without("matplotlib"):
-        import keras
+    keras = import_keras()
     import tensorflow as tf
 
     threading = tf.config.threading
@@ -90,20 +89,27 @@ def configure_tensorflow(threads: int, seed: int, xla_cache=None, bfc_allocator:
     tf.config.experimental.enable_op_determinism()
 
 
-@contextlib.contextmanager
-def _without(package: str):
-    """Make ``import package`` fail inside the block, unless it is imported already.
+def import_keras():
+    """Keras, imported without the packages it loads eagerly, when installed, only for helpers no job
+    uses (matplotlib.pyplot for an image gallery, scikit-learn for its estimator wrappers): together
+    a noticeable part of each training job's start. Afterwards both import as usual."""
+    with _without("matplotlib", "sklearn"):
+        import keras
+    return keras
 
-    Keras imports matplotlib.pyplot, if installed, for an image-gallery helper that no job uses:
-    a noticeable part of each job's start. Afterwards the package imports as usual."""
-    hidden = package not in sys.modules
-    if hidden:
+
+@contextlib.contextmanager
+def _without(*packages: str):
+    """Make ``import package`` fail inside the block for each package not imported already."""
+    hidden = [package for package in packages if package not in sys.modules]
+    for package in hidden:
         sys.modules[package] = None  # the import system's own "not importable" mark
     try:
         yield
     finally:
-        if hidden and sys.modules.get(package, 0) is None:
-            del sys.modules[package]
+        for package in hidden:
+            if sys.modules.get(package, 0) is None:
+                del sys.modules[package]
 
 
 def checkout_commit(repo) -> str | None:

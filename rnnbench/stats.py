@@ -33,6 +33,8 @@ POWER = 0.8
 POWER_ALPHA = 0.05
 POWER_SIMULATIONS = 2000
 MAX_SEEDS = 100
+IMPORTANCE_COLUMNS = ["term", "order", "df", "sum_sq", "F", "p_value", "partial_eta_sq"]
+BUDGET_COLUMNS = ["dataset", "search", "trials", "expected_max", "low", "high", "expected_max_ecdf"]
 PAIR_COLUMNS = ["a", "b", "eps_min", "wins", "paired_seeds", "mean_difference", "significant", "seeds_needed"]
 REPLICATE = ["split", "seed"]
 
@@ -279,7 +281,8 @@ def binomial_noise(accuracy: float, documents: int, confidence: float = CONFIDEN
 
 
 def tied_with_best(pairs: pd.DataFrame, best: str) -> list[str]:
-    """Variants that the best one does not significantly beat (the best itself included)."""
+    """Variants that the best one is not shown better than (the best itself included): no evidence of an
+    order at the study's runs, which is not evidence that they are equal."""
     beaten = set(pairs.loc[(pairs["a"] == best) & pairs["significant"], "b"])
     others = set(pairs["a"]) | set(pairs["b"]) | {best}
     return sorted(others - beaten)
@@ -288,43 +291,65 @@ def tied_with_best(pairs: pd.DataFrame, best: str) -> list[str]:
 def reading(row) -> str:
     """A plain-language line for one ordered pair."""
     eps = "n/a (fewer than 2 runs)" if np.isnan(row["eps_min"]) else f"{row['eps_min']:.2f}"
-    verdict = "beats" if row["significant"] else "is not shown better than"
-    return f"{row['a']} {verdict} {row['b']}: {row['wins']}/{row['paired_seeds']} paired runs, ε_min={eps}"
+    evidence = f"{row['wins']}/{row['paired_seeds']} paired runs, ε_min={eps}"
+    if row["significant"]:
+        return f"{row['a']} beats {row['b']}: {evidence}"
+    return f"no evidence that {row['a']} is better than {row['b']} at {row['paired_seeds']} runs: {evidence}"
 
 
 def importance(finals: pd.DataFrame, axes: list[str], metric: str = "test_accuracy") -> pd.DataFrame:
-    """Main-effects ANOVA of ``metric`` on the swept ``axes`` (each a categorical factor), type-II sums
-    of squares (statsmodels' ``anova_lm``). One row per axis with df, SS, F, p and partial eta²
-    (SS / (SS + residual SS)), most important first. Diverged runs (NaN metric) are left out."""
+    """ANOVA of ``metric`` on the swept ``axes`` (each a categorical factor) with their interactions,
+    type-II sums of squares (statsmodels' ``anova_lm``): one row per term (a field, or fields joined
+    by " × ") with df, SS, F, p and partial eta² (SS / (SS + residual SS)), largest eta² first. The
+    interactions are left out only where the grid cannot estimate them: a cell without runs, or one run
+    per cell (no residual). Diverged runs (NaN metric) are left out."""
     import statsmodels.formula.api as smf
     from statsmodels.stats.anova import anova_lm
 
     data = finals.dropna(subset=[metric])
     varying = [axis for axis in axes if data[axis].astype(str).nunique() > 1]
-    columns = ["axis", "df", "sum_sq", "F", "p_value", "partial_eta_sq"]
     if not varying:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=IMPORTANCE_COLUMNS)
     factors = {f"x{index}": axis for index, axis in enumerate(varying)}  # formula-safe names
     frame = pd.DataFrame({"y": data[metric].to_numpy(dtype=float),
                           **{name: data[axis].astype(str).to_numpy() for name, axis in factors.items()}})
-    table = anova_lm(smf.ols("y ~ " + " + ".join(f"C({name})" for name in factors), frame).fit(), typ=2)
+    cells = math.prod(frame[name].nunique() for name in factors)
+    crossed = len(factors) > 1 and frame.groupby(list(factors)).ngroups == cells and len(frame) > cells
+    formula = "y ~ " + (" * " if crossed else " + ").join(f"C({name})" for name in factors)
+    table = anova_lm(smf.ols(formula, frame).fit(), typ=2)
     residual = table.loc["Residual", "sum_sq"]
     exact = residual <= 1e-12 * max(float(table["sum_sq"].sum()), 1e-300)  # a perfect fit has no F
     rows = []
-    for name, axis in factors.items():
-        term = table.loc[f"C({name})"]
+    for label, term in table.drop(index="Residual").iterrows():
+        names = [name.removeprefix("C(").removesuffix(")") for name in label.split(":")]
         ss = float(term["sum_sq"])
-        rows.append({"axis": axis, "df": int(round(term["df"])), "sum_sq": ss,
+        rows.append({"term": " × ".join(factors[name] for name in names), "order": len(names),
+                     "df": int(round(term["df"])), "sum_sq": ss,
                      "F": float("nan") if exact else float(term["F"]),
                      "p_value": float("nan") if exact else float(term["PR(>F)"]),
                      "partial_eta_sq": ss / (ss + residual) if ss + residual > 0 else float("nan")})
-    return pd.DataFrame(rows, columns=columns).sort_values("partial_eta_sq", ascending=False, ignore_index=True)
+    return pd.DataFrame(rows, columns=IMPORTANCE_COLUMNS).sort_values("partial_eta_sq", ascending=False,
+                                                                      ignore_index=True)
+
+
+def interaction_readings(table: pd.DataFrame, alpha: float = POWER_ALPHA) -> list[str]:
+    """A sentence for each interaction with p < ``alpha``: the main effects of its fields are averages
+    over the other field's values and are to be read with it."""
+    lines = []
+    for row in table[(table["order"] > 1) & (table["p_value"] < alpha)].itertuples(index=False):
+        fields = row.term.split(" × ")
+        lines.append(f"{', '.join(fields[:-1])} and {fields[-1]} interact (F = {row.F:.2f}, p = {row.p_value:.3g}, "
+                     f"partial η² = {row.partial_eta_sq:.2f}): the main effect of each is an average over the "
+                     f"others' values, not a rule that holds at each of them.")
+    return lines
 
 
 def expected_max(scores, replacement: bool = False) -> np.ndarray:
-    """Expected best validation score of n = 1..N trials drawn from the N observed (Dodge et al. 2019):
-    entry n - 1 is E[max of n]. Without replacement (default; Tang et al. 2020's unbiased form) trial
-    sets are subsets, so n = N gives the best observed score; with replacement, Dodge et al.'s own."""
+    """Expected best validation score of n = 1..N trials, estimated from the N observed: entry n - 1
+    is E[max of n]. Without replacement (default), the mean best over the n-subsets of the trials:
+    unbiased (Tang et al. 2020; Dodge et al. 2021's U), and n = N gives the best trial the search ran.
+    With replacement, Dodge et al. 2019's original estimator (the empirical CDF to the n-th power):
+    less variance, biased low as n nears N."""
     values = np.sort(np.asarray(scores, dtype=float))
     total = len(values)
     if total == 0:
@@ -351,16 +376,18 @@ def expected_max_band(scores, iterations: int = ITERATIONS, confidence: float = 
 
 
 def budget_curves(trials: pd.DataFrame, iterations: int = ITERATIONS) -> pd.DataFrame:
-    """Per (dataset, search): expected best validation accuracy at n = 1..N trials and its band, from a
-    table of trials (dataset, search, val_accuracy)."""
+    """Per (dataset, search): expected best validation accuracy at n = 1..N trials (``expected_max``
+    without replacement) and its band, beside the with-replacement estimate (``expected_max_ecdf``),
+    from a table of trials (dataset, search, val_accuracy)."""
     rows = []
     for (dataset, search), group in trials.groupby(["dataset", "search"], sort=True):
         scores = group["val_accuracy"].to_numpy()
-        curve = expected_max(scores)
+        curve, ecdf = expected_max(scores), expected_max(scores, replacement=True)
         low, high = expected_max_band(scores, iterations)
         rows += [{"dataset": dataset, "search": search, "trials": n, "expected_max": curve[n - 1],
-                  "low": low[n - 1], "high": high[n - 1]} for n in range(1, len(scores) + 1)]
-    return pd.DataFrame(rows, columns=["dataset", "search", "trials", "expected_max", "low", "high"])
+                  "low": low[n - 1], "high": high[n - 1], "expected_max_ecdf": ecdf[n - 1]}
+                 for n in range(1, len(scores) + 1)]
+    return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
 
 
 def budget_leaders(curves: pd.DataFrame) -> pd.DataFrame:

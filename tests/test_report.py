@@ -53,11 +53,10 @@ def recompute(runs: pd.DataFrame) -> pd.DataFrame:
         acc = rows[rows.metric == "test_accuracy"].sort_values("seed")["value"].to_numpy()
         f1 = rows[rows.metric == "test_macro_f1"]["value"]
         seconds = rows[rows.metric == "seconds"].groupby("seed")["value"]
-        ci = stats.bootstrap((acc,), np.mean, n_resamples=9999, method="percentile",
-                             rng=np.random.default_rng(0)).confidence_interval if len(set(acc)) > 1 else None
+        ci = stats.t.interval(0.95, len(acc) - 1, loc=acc.mean(), scale=stats.sem(acc)) if len(acc) > 1 else None
         out[variant] = {
-            "mean": acc.mean(), "std": acc.std(ddof=1), "low": ci.low if ci else acc[0],
-            "high": ci.high if ci else acc[0], "min": acc.min(), "max": acc.max(), "n": len(acc),
+            "mean": acc.mean(), "std": acc.std(ddof=1), "low": ci[0] if ci else acc[0],
+            "high": ci[1] if ci else acc[0], "min": acc.min(), "max": acc.max(), "n": len(acc),
             "f1": f1.mean(), "parameters": rows[rows.metric == "parameters"]["value"].iloc[0],
             "s_per_epoch": seconds.mean().mean(), "train_s": seconds.sum().mean(),
             "peak_mb": rows[rows.metric == "peak_rss_mb"]["value"].max(),
@@ -114,8 +113,11 @@ def test_leaderboard_marks_best_ties_and_worse():
     from rnnbench.aggregate import final_values
 
     results = Results("reuters", runs, summary, pairwise(final_values(runs), iterations=200), pd.DataFrame())
-    rows = {row["cells"][1]: row["class"] for row in leaderboard_rows(leaderboard(results))}
+    table = leaderboard_rows(leaderboard(results))
+    rows = {row["cells"][1]: row["class"] for row in table}
     assert rows == {"twin": "best", "good": "tied", "bad": ""}
+    status = {row["cells"][1]: row["cells"][10] for row in table}
+    assert status == {"twin": "best", "good": "no order shown", "bad": "worse"}
 
 
 @pytest.mark.slow

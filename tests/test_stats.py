@@ -110,11 +110,30 @@ def test_importance_ranks_the_axis_that_matters():
          "test_accuracy": 0.6 + 0.05 * [32, 64, 128].index(units) + 0.002 * rng.standard_normal()}
         for layers in (1, 2, 3) for units in (32, 64, 128) for seed in range(5)
     ]
-    table = importance(pd.DataFrame(rows), ["layers", "units"]).set_index("axis")
-    assert table.index.tolist() == ["units", "layers"]
+    table = importance(pd.DataFrame(rows), ["layers", "units"]).set_index("term")
+    assert table.index.tolist()[0] == "units" and set(table.index) == {"units", "layers", "layers × units"}
     assert table.loc["units", "p_value"] < 1e-10 and table.loc["units", "partial_eta_sq"] > 0.99
     assert table.loc["layers", "p_value"] > 0.01
     assert (table.loc["units", "df"], table.loc["layers", "df"]) == (2, 2)
+
+
+def test_importance_tests_the_interaction_a_crossover_grid_has():
+    """Wider is worse at one layer and better at two: the main effect of units is nothing, the interaction
+    everything, and a reading says the main effects are averages; with one run per cell there is no
+    residual to test an interaction against, and the table keeps the main effects."""
+    from rnnbench.stats import importance, interaction_readings
+
+    rng = np.random.default_rng(1)
+    rows = [{"layers": layers, "units": units, "seed": seed,
+             "test_accuracy": 0.7 + 0.03 * (1 if (layers == 2) == (units == 64) else -1) + 0.005 * rng.standard_normal()}
+            for layers in (1, 2) for units in (32, 64) for seed in range(4)]
+    table = importance(pd.DataFrame(rows), ["layers", "units"]).set_index("term")
+    assert table.index[0] == "layers × units" and table.loc["layers × units", "order"] == 2
+    assert table.loc["layers × units", "p_value"] < 1e-6 and table.loc["units", "p_value"] > 0.01
+    (line,) = interaction_readings(table.reset_index())
+    assert line.startswith("layers and units interact") and "average" in line
+    one_run = importance(pd.DataFrame([row for row in rows if row["seed"] == 0]), ["layers", "units"])
+    assert set(one_run["term"]) == {"layers", "units"} and interaction_readings(one_run) == []
 
 
 def test_importance_matches_a_textbook_one_way_anova():

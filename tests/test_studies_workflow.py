@@ -113,7 +113,7 @@ def test_split_replicates_end_to_end(finished_studies):
         expected = scipy_stats.binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
         assert test["p_value"] == pytest.approx(expected)
     report = (root / "reports" / "robustness.html").read_text()
-    for heading in ("Seeds against data splits", "Paired tests on the test documents", "How many seeds are enough",
+    for heading in ("Seeds against data splits", "Paired tests on the test documents", "Runs a t-test would need (a lower bound)",
                     "Seed ensembles"):
         assert heading in report
 
