@@ -26,7 +26,8 @@ is not published, so ``reports/<study>.html`` is not redrawn: the tables and ``d
 that leaves the runs as they are.
 
 ``--check`` recomputes every published table of the studies (all published ones by default) from their
-data files and stamp alone, without TensorFlow and without ``results/``, and names every difference.
+data files and stamp alone, without TensorFlow and without ``results/``, checks that ``docs/results.md``
+is the page those files give, and names every difference.
 """
 
 from __future__ import annotations
@@ -544,7 +545,29 @@ def run_check(docs: Path, studies: list[str], jobs: int | None = None) -> int:
             tables = sorted(name for name in DERIVED if (folder / name).is_file())
             print(f"{folder.name}: every table recomputed from {data:,} bytes of data: {', '.join(tables)} "
                   f"({took:.1f} s)")
+    page = page_differences(docs)
+    if page:
+        failed += 1
+        print(f"{docs / 'results.md'}: DIFFERENT from what the published files give\n  " + "\n  ".join(page))
+    else:
+        print(f"{docs / 'results.md'}: what the published files give")
     return 1 if failed else 0
+
+
+def page_differences(docs: Path, limit: int = 5) -> list[str]:
+    """The lines of docs/results.md that differ from ``markdown``'s page of the published files, by line."""
+    import difflib
+
+    path = docs / "results.md"
+    if not path.is_file():
+        return [f"{path} is missing"]
+    written, given = path.read_text().splitlines(), markdown(docs).splitlines()
+    lines = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, written, given, autojunk=False).get_opcodes():
+        if tag != "equal":
+            lines += [f"line {i1 + k + 1}: {written[i1 + k]!r}" for k in range(i2 - i1)]
+            lines += [f"  should be: {line!r}" for line in given[j1:j2]]
+    return lines[:limit] + ([f"{len(lines) - limit} more"] if len(lines) > limit else [])
 
 
 if __name__ == "__main__":

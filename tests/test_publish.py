@@ -148,6 +148,7 @@ def test_the_check_recomputes_every_table_and_names_a_number_edited_by_hand(tmp_
 
     finished_study(tmp_path)
     target = publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    (tmp_path / "docs" / "results.md").write_text(markdown(tmp_path / "docs"))
     assert run_check(tmp_path / "docs", []) == 0
     assert "summary: every table recomputed from" in capsys.readouterr().out
     summary = (target / "summary.csv").read_text()
@@ -200,6 +201,7 @@ def test_the_check_needs_neither_tensorflow_nor_the_results(tmp_path):
 
     finished_study(tmp_path)
     publish("summary", tmp_path / "results", tmp_path / "docs", SUMMARY_CONFIG)
+    (tmp_path / "docs" / "results.md").write_text(markdown(tmp_path / "docs"))
     shutil.rmtree(tmp_path / "results")
     script = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
               "from rnnbench.publish import main; main(['--check'])")
@@ -222,6 +224,27 @@ def test_the_committed_results_page_is_what_the_published_files_give():
     from tests.conftest import REPO
 
     assert (REPO / "docs" / "results.md").read_text() == markdown(REPO / "docs")
+
+
+def test_the_check_names_a_hand_edited_cell_of_the_results_page(tmp_path, capsys):
+    """A number changed in docs/results.md (not in the tables) fails ``--check``, naming its line."""
+    import shutil
+
+    from rnnbench.publish import run_check
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "docs" / "results" / "initializers", tmp_path / "results" / "initializers")
+    page = markdown(tmp_path)
+    (tmp_path / "results.md").write_text(page)
+    assert run_check(tmp_path, ["initializers"]) == 0
+    assert "results.md: what the published files give" in capsys.readouterr().out
+    lines = page.splitlines()
+    (index, line), = [(i, line) for i, line in enumerate(lines) if line.startswith("| irnn |")]
+    lines[index] = line.replace("| 0.800 ±", "| 0.810 ±")
+    (tmp_path / "results.md").write_text("\n".join(lines) + "\n")
+    assert run_check(tmp_path, ["initializers"]) == 1
+    out = capsys.readouterr().out
+    assert f"line {index + 1}: '| irnn | 0.810 ±" in out and "should be: '| irnn | 0.800 ±" in out
 
 
 def test_a_search_studys_page_reads_out_its_budget_and_chosen_trials(tmp_path):
