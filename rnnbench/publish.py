@@ -23,11 +23,12 @@ every table is recomputed from the combined data. The report's figures need ever
 is not published, so ``reports/<study>.html`` is not redrawn: the tables and ``docs/results.md`` are.
 
 ``--recompute`` rewrites the published tables from the published data, for a change of the statistics
-that leaves the runs as they are.
+that leaves the runs as they are, and renders the readings from them.
 
 ``--check`` recomputes every published table of the studies (all published ones by default) from their
 data files and stamp alone, without TensorFlow and without ``results/``, checks that ``docs/results.md``
-is the page those files give, and names every difference.
+is the page those files give, that every number the readings (``docs/findings.md``, README's Results)
+quote from a table is the table's (``rnnbench.readings``), and names every difference.
 """
 
 from __future__ import annotations
@@ -480,6 +481,10 @@ def main(argv=None) -> None:
             print(f"recomputed {folder}: {', '.join(rewrite_tables(folder))}")
         write_text(markdown(args.docs), args.docs / "results.md")
         print(f"wrote {args.docs / 'results.md'}")
+        from rnnbench.readings import write
+
+        for path in write(args.docs):
+            print(f"wrote {path}")
         return
     if not args.studies:
         parser.error("name the studies to publish")
@@ -545,12 +550,20 @@ def run_check(docs: Path, studies: list[str], jobs: int | None = None) -> int:
             tables = sorted(name for name in DERIVED if (folder / name).is_file())
             print(f"{folder.name}: every table recomputed from {data:,} bytes of data: {', '.join(tables)} "
                   f"({took:.1f} s)")
+    from rnnbench.readings import differences
+
     page = page_differences(docs)
     if page:
         failed += 1
         print(f"{docs / 'results.md'}: DIFFERENT from what the published files give\n  " + "\n  ".join(page))
     else:
         print(f"{docs / 'results.md'}: what the published files give")
+    readings = differences(docs)
+    if readings:
+        failed += 1
+        print("readings: a number differs from the tables'\n  " + "\n  ".join(readings))
+    else:
+        print("readings: every number rendered from the tables")
     return 1 if failed else 0
 
 
