@@ -168,6 +168,17 @@ def test_the_leaders_read_out_where_each_search_leads_and_whose_band_overlaps():
     assert (leaders["to"].shift(1).iloc[1:] + 1 == leaders["from"].iloc[1:]).all()
 
 
+def test_budget_curves_hold_both_estimators_of_the_expected_maximum():
+    """The unbiased subset estimate (the curve, which ends at the best trial) and Dodge et al. 2019's
+    with-replacement one beside it, lower near the whole budget."""
+    trials = pd.DataFrame({"dataset": "d", "search": "s", "val_accuracy": [0.60, 0.70, 0.72, 0.80, 0.81]})
+    curves = budget_curves(trials, iterations=50).set_index("trials")
+    scores = trials["val_accuracy"].to_numpy()
+    assert curves["expected_max"].tolist() == pytest.approx(expected_max(scores).tolist())
+    assert curves["expected_max_ecdf"].tolist() == pytest.approx(expected_max(scores, replacement=True).tolist())
+    assert curves.loc[5, "expected_max"] == pytest.approx(0.81) and curves.loc[5, "expected_max_ecdf"] < 0.81
+
+
 def test_the_chosen_trial_is_the_validation_best_and_the_earlier_on_a_tie():
     trials = pd.DataFrame({"dataset": "d", "search": "s", "trial": ["s.t1", "s.t2", "s.t10", "s.t3"],
                            "run": ["a", "b", "c", "d"], "val_accuracy": [0.5, 0.8, 0.8, 0.8]})
