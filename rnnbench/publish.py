@@ -26,7 +26,8 @@ is not published, so ``reports/<study>.html`` is not redrawn: the tables and ``d
 that leaves the runs as they are, and renders the readings from them.
 
 ``--check`` recomputes every published table of the studies (all published ones by default) from their
-data files and stamp alone, without TensorFlow and without ``results/``, checks that ``docs/results.md``
+data files and stamp alone, without TensorFlow and without ``results/``, after checking the data files
+against the sha256 digests ``stamp.json`` records (naming a file that changed), checks that ``docs/results.md``
 is the page those files give, that every number the readings (``docs/findings.md``, README's Results)
 quote from a table is the table's (``rnnbench.readings``), and names every difference.
 """
@@ -245,7 +246,8 @@ def extend(study: str, results: Path = Path("results"), docs: Path = Path("docs"
                      trained_to=max(stamp["trained_to"], str(metadata["started_at"].max())),
                      engines=sorted({*stamp["engines"], *(str(e) for e in metadata["engine"].dropna())}),
                      published_by=f"{stamp['published_by']}; python -m rnnbench.publish {study} --extend "
-                                  f"({', '.join(sorted(new))})")
+                                  f"({', '.join(sorted(new))})",
+                     data_sha256=data_digests(staging))
         write_json(stamp, staging / "stamp.json")
         for name, table in recompute(staging).items():
             table.to_csv(staging / name, index=False)
@@ -256,6 +258,24 @@ def extend(study: str, results: Path = Path("results"), docs: Path = Path("docs"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def data_digests(folder: Path) -> dict[str, str]:
+    """The sha256 of each data file of a published study (what every table is recomputed from)."""
+    from rnnbench.data import sha256sum
+
+    return {name: sha256sum(folder / name) for name in DATA + OPTIONAL_DATA if (folder / name).is_file()}
+
+
+def _digest_problems(folder: Path, study: str) -> list[str]:
+    """Each data file whose bytes are not those stamp.json records (or the lack of a record)."""
+    recorded = json.loads((folder / "stamp.json").read_text()).get("data_sha256")
+    if not recorded:
+        return [f"{study}: stamp.json records no digests of its data files (publish it again, or --recompute)"]
+    now = data_digests(folder)
+    return [f"{study}: {name} is not the file published: sha256 {now.get(name, 'none (missing)')[:16]}, "
+            f"stamp.json records {digest[:16]}" for name, digest in sorted(recorded.items()) if now.get(name) != digest] + \
+           [f"{study}: {name} is not in stamp.json's data digests" for name in sorted(set(now) - set(recorded))]
 
 
 def _stage(study: str, source: Path, folder: Path, config, metadata: pd.DataFrame) -> None:
@@ -278,6 +298,7 @@ def _stage(study: str, source: Path, folder: Path, config, metadata: pd.DataFram
         "published_by": f"python -m rnnbench.publish {study}",
         "notebook": study_notebook(config, study),
         "sweep": sweep,
+        "data_sha256": data_digests(folder),
     }, folder / "stamp.json")
 
 
@@ -362,7 +383,7 @@ def check(folder: Path, study: str | None = None) -> list[str]:
     if missing:
         return missing
     recomputed = recompute(folder)
-    differences = []
+    differences = _digest_problems(folder, study)
     for name in sorted(set(DERIVED) | set(recomputed)):
         there = (folder / name).is_file()
         if name in recomputed and not there:
@@ -496,8 +517,11 @@ def main(argv=None) -> None:
 
 def rewrite_tables(folder: Path) -> list[str]:
     """Rewrite a published study's derived tables from its published data and stamp (``recompute``),
-    dropping those it no longer has; the data and the stamp stay as they are. Returns the tables."""
+    dropping those it no longer has, and record the data's digests in the stamp; the data stay as they
+    are. Returns the tables."""
     tables = recompute(folder)
+    stamp = json.loads((folder / "stamp.json").read_text())
+    write_json(dict(stamp, data_sha256=data_digests(folder)), folder / "stamp.json")
     for name in DERIVED:
         if name not in tables:
             (folder / name).unlink(missing_ok=True)

@@ -301,3 +301,30 @@ def test_new_variants_are_published_onto_the_published_data_without_retraining_i
     metadata[metadata["seed"] != 2].to_csv(source / "run_metadata.csv", index=False)
     with pytest.raises(SystemExit, match="1 run\\(s\\) of the new variants missing locally"):
         extend("summary", tmp_path / "after" / "results", docs, extended)
+
+
+def test_data_edited_without_changing_any_count_is_named_by_the_check(tmp_path, capsys):
+    """Two bits of one run's documents swapped (one document right to wrong, another wrong to right): every
+    count stays the same, and the first difference named is the data file, by the stamp's digest."""
+    import shutil
+
+    from rnnbench.documents import pack, unpack
+    from rnnbench.publish import run_check
+    from tests.conftest import REPO
+
+    folder = tmp_path / "results" / "families"
+    shutil.copytree(REPO / "docs" / "results" / "families", folder)
+    (tmp_path / "results.md").write_text(markdown(tmp_path))
+    assert run_check(tmp_path, ["families"]) == 0
+    capsys.readouterr()
+    documents = pd.read_csv(folder / "documents.csv")
+    correct = unpack(documents.loc[0, "correct"], documents.loc[0, "documents"])
+    right, wrong = int(np.flatnonzero(correct)[0]), int(np.flatnonzero(~correct)[0])
+    correct[[right, wrong]] = [False, True]
+    documents.loc[0, "correct"] = pack(correct)
+    documents.to_csv(folder / "documents.csv", index=False)
+    assert run_check(tmp_path, ["families"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    first = lines[lines.index(next(line for line in lines if line.startswith("families: DIFFERENT"))) + 1]
+    assert first.strip().startswith("families: documents.csv is not the file published: sha256 ")
+    assert pd.read_csv(folder / "ensembles.csv").equals(pd.read_csv(REPO / "docs/results/families/ensembles.csv"))
