@@ -240,6 +240,10 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
     problems += split_problems(config)
     if problems:
         return problems
+    problems += _length_problems(config, {name: entry["maxlen"] for name, entry in config["datasets"].items()
+                                          if "maxlen" in entry})
+    if problems:
+        return problems
     names: dict[str, str] = {}
     for label, spec in config["variants"].items():
         other = names.setdefault(spec_name(spec), label)
@@ -248,6 +252,21 @@ def _semantic_problems(config: Mapping[str, Any]) -> list[str]:
                 f"variants.{label}: the same spec as variants.{other} ({spec_name(spec)}); "
                 "a variant's identity is its spec, so keep one name"
             )
+    return problems
+
+
+def _length_problems(config: Mapping[str, Any], maxlen: Mapping[str, int]) -> list[str]:
+    """Each study's variants against the padded length of each of its datasets whose length is known
+    (``maxlen``: dataset -> length), named by both keys."""
+    from rnnbench.models import length_problems
+    from rnnbench.studies import studies, study_variants
+
+    problems = []
+    for study, entry in studies(config).items():
+        for dataset in (d for d in entry.get("datasets", []) if d in maxlen):
+            for label, spec in study_variants(config, study).items():
+                problems += [f"studies.{study}, datasets.{dataset}: {label}'s {problem}"
+                             for problem in length_problems(spec, maxlen[dataset])]
     return problems
 
 
@@ -349,11 +368,21 @@ def padded_rows(padded_npz) -> int:
     return len(load_npz(padded_npz, ["y_train"], only=["y_train"])["y_train"])
 
 
+def padded_length(padded_npz) -> int:
+    """The length a padded dataset's sequences were padded to (from its smaller, test split), or ``BadFile``."""
+    from rnnbench.io import BadFile, load_npz
+
+    x_test = load_npz(padded_npz, ["x_test"], only=["x_test"])["x_test"]
+    if x_test.ndim != 2:
+        raise BadFile(padded_npz, f"x_test has {x_test.ndim} dimensions, not 2")
+    return int(x_test.shape[1])
+
+
 def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(), padded: str = "data/padded/{}.npz",
                           command_line: Mapping[str, Any] | None = None) -> None:
     """Everything the workflow checks when it is parsed, before any job: the config files (duplicate keys),
     the config (typed from the command line, then the schema and what it cannot express), and where a
-    dataset's padded file exists, the rows its settings leave (an unreadable file is left to the jobs that
+    dataset's padded file exists, the rows its settings leave and the length its variants need (an unreadable file is left to the jobs that
     read it: they name it, and it never blocks ``--unlock``, ``-n`` or its own rebuild). ``command_line``:
     Snakemake's parsed ``--config``, whose numbers are typed at any depth (``coerce_to_schema``)."""
     from rnnbench.io import BadFile
@@ -362,12 +391,17 @@ def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(),
     coerce_command_line(config)
     coerce_to_schema(config, load_schema(schema_path), command_line or {})
     validate_config(config, schema_path)
+    lengths = {}
     for dataset in config["datasets"]:
         try:
             rows = padded_rows(padded.format(dataset))
+            lengths[dataset] = padded_length(padded.format(dataset))
         except BadFile:
             continue
         check_rows(config["batch_size"], config["validation_split"], dataset, rows)
+    problems = _length_problems(config, lengths)
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
 
 def train_slice(config: Mapping[str, Any], dataset: str, spec: Spec | Mapping[str, Any]) -> str:

@@ -160,6 +160,16 @@ def family_problems(where: str, fields: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def length_problems(spec: Spec | Mapping[str, Any], maxlen: int) -> list[str]:
+    """What a spec's family refuses at a padded length of ``maxlen`` (its module's
+    ``length_problems``, where it has one)."""
+    import importlib
+
+    spec = Spec.of(spec)
+    module = importlib.import_module(spec.family)
+    return module.length_problems(spec, maxlen) if hasattr(module, "length_problems") else []
+
+
 def build_model(
     spec: Spec | Mapping[str, Any],
     *,

@@ -69,6 +69,10 @@ MALFORMED = [
     ("split as a word", set_key(("splits",), ["notebook"]), 'splits.0 = "notebook"'),
     ("duplicate splits", set_key(("splits",), [7, 7]), "splits = [7, 7]"),
     ("unknown pooling", set_key(("variants", "lstm", "pooling"), "attention"), 'variants.lstm.pooling = "attention"'),
+    ("CNN kernel wider than the padded length",
+     add_key(("variants",), "wide", {"cell": "cnn", "filters": 4, "kernel_sizes": [3, 30]}),
+     "studies.summary, datasets.reuters: wide's kernel_sizes = [3, 30]: a width of 30 is wider than the sequences, "
+     "padded to maxlen = 25"),
 ]
 
 

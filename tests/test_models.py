@@ -217,3 +217,26 @@ def test_a_builder_of_ones_own_is_called_with_its_options_and_the_datasets_facts
     ):
         with pytest.raises(BuilderError, match=message):
             build_model({"cell": "custom", "builder": builder}, num_words=50, maxlen=10, embedding_dim=8, num_classes=3)
+
+
+def test_a_cnn_kernel_wider_than_the_padded_length_is_named_at_build_and_where_the_length_is_read(tmp_path):
+    """The length a quantile gives is known once padded: the workflow's parse-time check reads it from
+    the padded file, and the build itself names the field, never Keras's zero-size output."""
+    import numpy as np
+
+    from rnnbench.config import _length_problems, padded_length
+    from rnnbench.models import build_model, length_problems
+
+    spec = {"cell": "cnn", "filters": 4, "kernel_sizes": [3, 9]}
+    assert length_problems(spec, 9) == [] and length_problems({"cell": "lstm"}, 2) == []
+    with pytest.raises(ValueError, match=r"kernel_sizes = \[3, 9\]: a width of 9 is wider than the sequences, "
+                                         r"padded to maxlen = 8"):
+        build_model(spec, num_words=20, maxlen=8, embedding_dim=4, num_classes=3)
+    np.savez(tmp_path / "t.npz", x_train=np.zeros((5, 8), "int32"), y_train=np.zeros(5, "int32"),
+             x_test=np.zeros((2, 8), "int32"), y_test=np.zeros(2, "int32"))
+    assert padded_length(tmp_path / "t.npz") == 8
+    config = {"variants": {"wide": spec}, "datasets": {"notes": {}}, "seeds": [0],
+              "studies": {"mine": {"datasets": ["notes"], "variants": ["wide"]}}}
+    assert _length_problems(config, {"notes": 8}) == [
+        "studies.mine, datasets.notes: wide's kernel_sizes = [3, 9]: a width of 9 is wider than the sequences, "
+        "padded to maxlen = 8"]

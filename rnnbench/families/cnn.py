@@ -5,12 +5,22 @@ from __future__ import annotations
 from rnnbench.models import Spec
 
 
+def length_problems(spec: Spec, maxlen: int) -> list[str]:
+    """A convolution needs at least as many steps as its width: each width of ``kernel_sizes`` wider than
+    the padded length, which leaves a bank no output to pool."""
+    return [f"kernel_sizes = {list(spec.kernel_sizes)}: a width of {max(spec.kernel_sizes)} is wider than the "
+            f"sequences, padded to maxlen = {maxlen}"] if max(spec.kernel_sizes) > maxlen else []
+
+
 def build(spec: Spec, *, num_words: int, maxlen: int, embedding_dim: int, num_classes: int, token_product: bool = True):
     """An embedding (``embedding_dropout``, ``spatial_dropout``), one bank of ``filters`` ReLU
     convolutions per width in ``kernel_sizes``, each pooled over time (``pooling``: ``max``, Kim's, or
     ``mean``), concatenated, ``dropout``, softmax."""
     import keras
 
+    problems = length_problems(spec, maxlen)
+    if problems:
+        raise ValueError(problems[0])
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(num_words, embedding_dim, name="embedding")(inputs)
     if spec.embedding_dropout:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rnnbench.engines import embedding_layer, recurrent_layer
 from rnnbench.models import CELLS, POOLINGS, Spec
 
 
@@ -16,6 +15,8 @@ def build(spec: Spec, *, num_words: int, maxlen: int, embedding_dim: int, num_cl
     layers are computed (``rnnbench.engines``), not what they compute; ``token_product`` is a lever of
     the fused engine."""
     import keras
+
+    from rnnbench.engines import embedding_layer, recurrent_layer
 
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
     cell = recurrent_layer(spec.engine, CELLS[spec.cell], token_product)
