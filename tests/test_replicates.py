@@ -132,7 +132,7 @@ def test_the_document_test_carries_the_seeds_that_a_vote_hides():
 def test_the_two_level_interval_covers_the_difference_of_new_seeds(seeds):
     """Simulated studies where each seed's accuracy varies around its variant's and each document has its
     own difficulty: the interval holds the true difference of expected accuracies in about 95% of them
-    (a bootstrap over few seeds is somewhat narrow: at least 88%)."""
+    (a bootstrap over few seeds is somewhat narrow: at least 90%)."""
     from rnnbench.documents import bootstrap_accuracies, bootstrap_difference
 
     rng = np.random.default_rng(seeds)
@@ -146,7 +146,7 @@ def test_the_two_level_interval_covers_the_difference_of_new_seeds(seeds):
         sampled = bootstrap_accuracies(correct, iterations=999)
         low, high, _ = bootstrap_difference(sampled["a"], sampled["b"])
         covered.append(low <= truth <= high)
-    assert np.mean(covered) >= 0.88
+    assert np.mean(covered) >= 0.90
 
 
 def test_a_pair_is_called_different_only_when_every_split_agrees():
