@@ -94,7 +94,12 @@ class Results:
 
     @property
     def best(self) -> str:
-        return self.order[0]
+        """The variant chosen on validation: the highest mean validation accuracy (the higher on test
+        among equals). Test accuracy only reports: it chooses nothing."""
+        scored = self.summary.dropna(subset=["val_accuracy_mean"])
+        if not len(scored):
+            return self.order[0]
+        return scored.loc[scored["val_accuracy_mean"].idxmax(), "variant"]
 
     @property
     def finals(self) -> pd.DataFrame:

@@ -95,7 +95,9 @@ def test_leaderboard_equals_recomputation_from_runs_csv(finished_tiny_run):
         assert notebook == ("0.726" if variant == "lstm" else "")
         means.append(e["mean"])
     assert means == sorted(means, reverse=True), "sorted best first"
-    assert rows[0]["class"] == "best" and [r["class"] for r in rows].count("best") == 1
+    (best,) = [row["cells"][1] for row in rows if row["class"] == "best"]
+    assert best == max(expected.index, key=lambda v: (expected.loc[v, "val"], expected.loc[v, "mean"])), \
+        "best is chosen on validation accuracy"
 
 
 def test_leaderboard_marks_best_ties_and_worse():
@@ -132,3 +134,24 @@ def test_the_noise_sentence_is_computed_from_the_datasets_own_test_set(finished_
     assert found[3] == f"{documents:,}" and float(found[2]) == pytest.approx(accuracy, abs=0.005)
     assert float(found[1]) == pytest.approx(100 * 1.96 * np.sqrt(accuracy * (1 - accuracy) / documents), abs=0.05)
     assert "1,195" not in text
+
+
+def test_best_is_the_validation_choice_not_the_test_leader():
+    """A variant ahead on test but behind on validation is not "best": the report's choice (its row, the
+    confusion matrix and per-class table) follows validation accuracy; the leaderboard stays in test order."""
+    from rnnbench.aggregate import final_values, summarize
+    from rnnbench.results import Results
+    from rnnbench.report import leaderboard
+    from rnnbench.stats import pairwise
+    from tests.test_aggregate import fake_run
+
+    runs = pd.concat([fake_run(v, s, x) for v, xs in {"test_leader": [0.81, 0.82, 0.80],
+                                                       "val_leader": [0.79, 0.80, 0.78]}.items()
+                      for s, x in enumerate(xs)])
+    raised = (runs["variant"] == "val_leader") & (runs["metric"] == "val_accuracy")
+    runs.loc[raised, "value"] += 0.1
+    results = Results("reuters", runs, summarize(runs), pairwise(final_values(runs), iterations=200), pd.DataFrame())
+    assert results.order[0] == "test_leader" and results.best == "val_leader"
+    rows = leaderboard_rows(leaderboard(results))
+    assert [row["cells"][1] for row in rows] == ["test_leader", "val_leader"]
+    assert {row["cells"][1]: row["class"] for row in rows}["val_leader"] == "best"
