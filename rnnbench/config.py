@@ -197,6 +197,20 @@ def with_defaults(config: Mapping[str, Any], defaults_path: str | Path) -> dict:
     return merged
 
 
+def load_config(root, configfiles=(), overrides=()) -> dict:
+    """The config as Snakemake builds it for the workflow at ``root``: config.yaml, then each
+    ``--configfile`` (relative to ``root``) merged over it, then the ``--config`` overrides."""
+    from snakemake.cli import parse_config
+    from snakemake.common.configfile import load_configfile
+    from snakemake.utils import update_config
+
+    config = load_configfile(str(Path(root) / "config.yaml"))
+    for path in configfiles:
+        update_config(config, load_configfile(str(Path(root) / path)))
+    update_config(config, parse_config(list(overrides)))
+    return config
+
+
 def check_config_files(paths) -> None:
     """Refuse config files that YAML reads with a silent loss (duplicate keys)."""
     problems = [problem for path in paths for problem in duplicate_keys(path)]

@@ -70,20 +70,6 @@ def dry_run(root: Path, targets: list[str], snakemake_args: list[str]) -> tuple[
 RUN_RULES = ("train", "fit")  # the rules that make a run: Keras's training, scikit-learn's one fit
 
 
-def load_config(root: Path, configfiles: list[str], overrides: list[str]) -> dict:
-    """The config as Snakemake builds it for this workflow: config.yaml, then each ``--configfile``, then
-    ``--config``."""
-    from snakemake.cli import parse_config
-    from snakemake.common.configfile import load_configfile
-    from snakemake.utils import update_config
-
-    config = load_configfile(str(root / "config.yaml"))
-    for path in configfiles:
-        update_config(config, load_configfile(str(root / path)))
-    update_config(config, parse_config(overrides))
-    return config
-
-
 def _settings_key(settings: dict) -> str:
     """What besides the epochs decides a run's seconds per epoch."""
     return json.dumps({key: value for key, value in settings.items() if key != "epochs"}, sort_keys=True)
@@ -192,7 +178,7 @@ def estimate(root: Path, targets: list[str], cores: int, configfiles: list[str] 
              calibration: bool = True) -> Estimate:
     import pandas as pd
 
-    from rnnbench.config import TrainSettings, train_slice
+    from rnnbench.config import TrainSettings, load_config, train_slice
     from rnnbench.studies import run_specs
 
     root = Path(root)

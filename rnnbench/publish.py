@@ -1,6 +1,6 @@
 """Publish a finished study's result tables into the repository, with the data they are computed from.
 
-    .venv/bin/python -m rnnbench.publish summary [improvements ...] [--any-settings]
+    .venv/bin/python -m rnnbench.publish summary [improvements ...] [--any-settings] [--configfile FILE ...]
     .venv/bin/python -m rnnbench.publish --check [STUDY ...]
     .venv/bin/python -m rnnbench.publish --recompute [STUDY ...]
 
@@ -135,9 +135,15 @@ def _local_study(source: Path, config) -> tuple[dict, pd.DataFrame, dict | None]
     """A finished study folder's config (config.yaml when not given), its run_metadata.csv, and its chosen
     trials (chosen.json; None for a study without searches)."""
     if config is None:
-        import yaml
+        from rnnbench.config import load_config
 
-        config = yaml.safe_load(Path("config.yaml").read_text())
+        config = load_config(Path("."))
+    from rnnbench.studies import studies
+
+    study = source.name
+    if study not in studies(config):
+        raise SystemExit(f"study {study!r} is not in the config: give the config files it was built with, as "
+                         f"Snakemake took them (--configfile FILE ... and --config KEY=VALUE ...)")
     chosen = json.loads((source / "chosen.json").read_text()) if (source / "chosen.json").is_file() else None
     return config, pd.read_csv(source / "run_metadata.csv"), chosen
 
@@ -493,6 +499,10 @@ def main(argv=None) -> None:
                              "published data, when the statistics changed and the runs did not")
     parser.add_argument("--jobs", type=int, default=None,
                         help="with --check: studies checked at once, in as many processes (default: one per CPU)")
+    parser.add_argument("--configfile", nargs="+", default=[], metavar="FILE",
+                        help="the config files the study was built with, merged over config.yaml as Snakemake does")
+    parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="the --config overrides the study was built with, as Snakemake takes them")
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="where docs/results/ is (default: docs)")
     args = parser.parse_args(argv)
     if args.check:
@@ -509,8 +519,13 @@ def main(argv=None) -> None:
         return
     if not args.studies:
         parser.error("name the studies to publish")
+    from rnnbench.config import load_config
+
+    config = load_config(Path("."), args.configfile, args.config)
     for study in args.studies:
-        print(f"published {extend(study) if args.extend else publish(study, any_settings=args.any_settings)}")
+        target = extend(study, config=config) if args.extend else publish(study, config=config,
+                                                                          any_settings=args.any_settings)
+        print(f"published {target}")
     write_text(markdown(), Path("docs") / "results.md")
     print("wrote docs/results.md")
 

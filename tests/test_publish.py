@@ -328,3 +328,25 @@ def test_data_edited_without_changing_any_count_is_named_by_the_check(tmp_path, 
     first = lines[lines.index(next(line for line in lines if line.startswith("families: DIFFERENT"))) + 1]
     assert first.strip().startswith("families: documents.csv is not the file published: sha256 ")
     assert pd.read_csv(folder / "ensembles.csv").equals(pd.read_csv(REPO / "docs/results/families/ensembles.csv"))
+
+
+def test_a_study_of_ones_own_config_file_is_published_with_that_file(tmp_path, monkeypatch, capsys):
+    """A study defined in a config file given after config.yaml (as `snakemake --configfile config.yaml
+    mine.yaml` built it) is published with the same files; without them, one line says what to give."""
+    import yaml
+
+    from rnnbench.publish import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({k: v for k, v in SUMMARY_CONFIG.items()}))
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump({"studies": {"inject": {"datasets": ["reuters"],
+                                                                            "variants": ["lstm", "bow_mlp"]}}}))
+    config = dict(SUMMARY_CONFIG, studies={"inject": {"datasets": ["reuters"], "variants": ["lstm", "bow_mlp"]}})
+    finished_study(tmp_path, "inject", config)
+    with pytest.raises(SystemExit, match=r"study 'inject' is not in the config: give the config files it was "
+                                         r"built with, as Snakemake took them \(--configfile FILE"):
+        main(["inject", "--any-settings"])
+    main(["inject", "--any-settings", "--configfile", "config.yaml", "mine.yaml"])
+    assert "published docs/results/inject" in capsys.readouterr().out
+    assert (tmp_path / "docs" / "results" / "inject" / "stamp.json").is_file()
+    assert "## inject" in (tmp_path / "docs" / "results.md").read_text()
