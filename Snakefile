@@ -33,6 +33,6 @@ rule all:
 
 
 rule all_studies:
-    """Every study's report (hours of training at the shipped settings: see README)."""
+    """Every study's report (hours of training at the shipped settings: see docs/findings.md)."""
     input:
         expand("reports/{study}.html", study=STUDIES),

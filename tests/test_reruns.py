@@ -208,7 +208,7 @@ PREVIOUS_VERSION = "1adca97"  # the last commit whose rules listed their modules
 
 
 def test_a_study_finished_by_the_previous_version_stays_current_after_the_upgrade_line(tmp_path):
-    """The README's upgrade line: a tiny study finished by the previous version, then the current
+    """The manual's upgrade line (docs/manual.md): a tiny study finished by the previous version, then the current
     code copied over it, plans every job until ``snakemake --touch`` records the new params once;
     afterwards nothing is planned and no run was retrained."""
     import subprocess

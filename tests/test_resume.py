@@ -132,7 +132,7 @@ def running(pid: int) -> bool:
 @pytest.mark.parametrize("recovery", ["at once", "after the orphan ends"])
 def test_killed_snakemake_leaves_no_job_training_and_recovery_matches_an_uninterrupted_run(
         tiny_workflow, uninterrupted, recovery):
-    """README's recovery (--unlock, then --rerun-incomplete) right after Snakemake is killed, or once its
+    """The manual's recovery (docs/manual.md) (--unlock, then --rerun-incomplete) right after Snakemake is killed, or once its
     orphaned job has ended: either way the run resumes where it stopped, is trained once, and ends bit for bit
     as an uninterrupted run."""
     configure(tiny_workflow, "dropout")
