@@ -139,11 +139,11 @@ def test_the_two_level_interval_covers_the_difference_of_new_seeds(seeds):
     seed_effect, difficulty = rng.normal(0, 0.15, 4000)[:, None], rng.normal(0, 1.5, 4000)
     truth = np.mean(1 / (1 + np.exp(-(1.2 + seed_effect - difficulty))) - 1 / (1 + np.exp(-(1.0 + seed_effect - difficulty))))
     covered = []
-    for _ in range(150):
+    for _ in range(120):
         difficulty = rng.normal(0, 1.5, 600)
         correct = {name: np.stack([rng.random(600) < 1 / (1 + np.exp(-(shift + rng.normal(0, 0.15) - difficulty)))
                                    for _ in range(seeds)]) for name, shift in (("a", 1.2), ("b", 1.0))}
-        sampled = bootstrap_accuracies(correct, iterations=999)
+        sampled = bootstrap_accuracies(correct, iterations=499)
         low, high, _ = bootstrap_difference(sampled["a"], sampled["b"])
         covered.append(low <= truth <= high)
     assert np.mean(covered) >= 0.90
