@@ -99,11 +99,24 @@ def pairwise_matrix(results: Results):
 
 
 TOP_CLASSES = 20  # a confusion matrix of more classes shows the most frequent ones
+LABEL_CHARACTERS = 28  # a longer class name is cut on the figures (the tables keep it whole)
+
+
+def short_labels(names: list[str], limit: int = LABEL_CHARACTERS) -> list[str]:
+    """Class names cut to ``limit`` characters with an ellipsis, kept distinct (a number is added where
+    two cut names would read the same), so that a long name cannot push a figure's axes aside."""
+    cut = [name if len(name) <= limit else name[: limit - 1] + "…" for name in names]
+    seen: dict[str, int] = {}
+    for index, name in enumerate(cut):
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1 or cut.count(name) > 1:
+            cut[index] = f"{name} ({seen[name]})"
+    return cut
 
 
 def confusion(results: Results):
     """The best variant's confusion matrix summed over its runs (row-normalised), with class frequency;
-    classes by name, the ``TOP_CLASSES`` most frequent when there are more."""
+    classes by name (cut to ``LABEL_CHARACTERS``), the ``TOP_CLASSES`` most frequent when there are more."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -114,7 +127,7 @@ def confusion(results: Results):
     support = counts.sum(axis=1)
     shown = support.sort_values(ascending=False, kind="stable").index[:TOP_CLASSES] if classes > TOP_CLASSES else support.index
     recall = counts.div(support.replace(0, np.nan), axis=0).loc[shown, shown]
-    names = [results.class_name(int(label)) for label in shown]
+    names = short_labels([results.class_name(int(label)) for label in shown])
     recall.index, recall.columns = names, names
     size = max(5.0, 0.3 * len(shown) + 3)
     figure, (heat, bars) = plt.subplots(1, 2, figsize=(size + 2.5, size), sharey=True,

@@ -155,3 +155,27 @@ def test_best_is_the_validation_choice_not_the_test_leader():
     rows = leaderboard_rows(leaderboard(results))
     assert [row["cells"][1] for row in rows] == ["test_leader", "val_leader"]
     assert {row["cells"][1]: row["class"] for row in rows}["val_leader"] == "best"
+
+
+def test_a_long_class_name_is_cut_on_the_confusion_matrix_and_kept_whole_in_the_table(tmp_path):
+    """A 500-character class name: the confusion matrix's PNG stays the size of one with short names
+    (the name cut with an ellipsis, two cut names kept apart), the per-class table keeps it whole."""
+    import struct
+
+    from rnnbench.aggregate import summarize
+    from rnnbench.figures import confusion, save, short_labels
+    from rnnbench.results import Results
+    from tests.test_aggregate import fake_run
+
+    long_name = "x" * 500
+    assert short_labels(["a", long_name, long_name[:-1] + "y"]) == ["a", "x" * 27 + "… (1)", "x" * 27 + "… (2)"]
+    runs = pd.concat([fake_run("v", seed, 0.7) for seed in range(2)])
+    cells = pd.DataFrame([{"dataset": "reuters", "split": 113, "variant": "v", "seed": seed, "true": t, "predicted": p,
+                           "count": 5 if t == p else 1} for seed in range(2) for t in range(3) for p in range(3)])
+    sizes = {}
+    for label, names in (("short", ["alpha", "beta", "gamma"]), ("long", ["alpha", long_name, "gamma"])):
+        results = Results("reuters", runs, summarize(runs), pd.DataFrame(), cells, classes=names)
+        save(confusion(results), tmp_path / f"{label}.png")
+        sizes[label] = struct.unpack(">II", (tmp_path / f"{label}.png").read_bytes()[16:24])  # IHDR: width, height
+        assert sorted(results.per_class()["class"]) == sorted(names), "the table keeps every name whole"
+    assert sizes["long"][0] <= sizes["short"][0] + 250 and sizes["long"][1] <= sizes["short"][1] + 250, sizes
