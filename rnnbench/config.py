@@ -396,8 +396,9 @@ def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(),
                           command_line: Mapping[str, Any] | None = None) -> None:
     """Everything the workflow checks when it is parsed, before any job: the config files (duplicate keys),
     the config (typed from the command line, then the schema and what it cannot express), and where a
-    dataset's padded file exists, the rows its settings leave and the length its variants need (an unreadable file is left to the jobs that
-    read it: they name it, and it never blocks ``--unlock``, ``-n`` or its own rebuild). ``command_line``:
+    dataset's padded file exists, the rows its settings leave and, for a length from ``maxlen_quantile``,
+    the length its variants need (an unreadable file is left to the jobs that read it: they name it, and
+    it never blocks ``--unlock``, ``-n`` or its own rebuild). ``command_line``:
     Snakemake's parsed ``--config``, whose numbers are typed at any depth (``coerce_to_schema``)."""
     from rnnbench.io import BadFile
 
@@ -406,13 +407,14 @@ def check_workflow_config(config: dict, schema_path: str | Path, configfiles=(),
     coerce_to_schema(config, load_schema(schema_path), command_line or {})
     validate_config(config, schema_path)
     lengths = {}
-    for dataset in config["datasets"]:
+    for dataset, entry in config["datasets"].items():
+        path = padded.format(dataset)
         try:
-            rows = padded_rows(padded.format(dataset))
-            lengths[dataset] = padded_length(padded.format(dataset))
+            check_rows(config["batch_size"], config["validation_split"], dataset, padded_rows(path))
+            if "maxlen" not in entry:  # a fixed maxlen was checked with the config; a quantile's, once padded
+                lengths[dataset] = padded_length(path)
         except BadFile:
             continue
-        check_rows(config["batch_size"], config["validation_split"], dataset, rows)
     problems = _length_problems(config, lengths)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))

@@ -105,13 +105,15 @@ LABEL_CHARACTERS = 28  # a longer class name is cut on the figures (the tables k
 def short_labels(names: list[str], limit: int = LABEL_CHARACTERS) -> list[str]:
     """Class names cut to ``limit`` characters with an ellipsis, kept distinct (a number is added where
     two cut names would read the same), so that a long name cannot push a figure's axes aside."""
+    from collections import Counter
+
     cut = [name if len(name) <= limit else name[: limit - 1] + "…" for name in names]
-    seen: dict[str, int] = {}
-    for index, name in enumerate(cut):
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1 or cut.count(name) > 1:
-            cut[index] = f"{name} ({seen[name]})"
-    return cut
+    shared, seen = Counter(cut), Counter()
+    labels = []
+    for name in cut:
+        seen[name] += 1
+        labels.append(f"{name} ({seen[name]})" if shared[name] > 1 else name)
+    return labels
 
 
 def confusion(results: Results):

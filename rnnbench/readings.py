@@ -11,7 +11,6 @@ sentences that differ from what is written.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from pathlib import Path
@@ -198,14 +197,15 @@ def studies(docs: Path) -> dict[str, Study]:
     return {path.parent.name: Study(path.parent) for path in sorted((docs / "results").glob("*/stamp.json"))}
 
 
-def render(docs: Path, template: str) -> str:
+def render(docs: Path, template: str, published: dict[str, Study] | None = None) -> str:
+    """A reading from its template; ``published``: the studies to read (default: every one under ``docs``),
+    shared by the readings rendered together so that each table is read once."""
     import jinja2
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(docs / TEMPLATES), undefined=jinja2.StrictUndefined,
                                      keep_trailing_newline=True)
     environment.globals.update(number=number, p_value=p_value)
-    stamps = {name: json.loads((study.folder / "stamp.json").read_text()) for name, study in studies(docs).items()}
-    return environment.get_template(template).render(**studies(docs), stamps=stamps)
+    return environment.get_template(template).render(**(published or studies(docs)))
 
 
 def _target(docs: Path, template: str) -> tuple[Path, tuple[str, str] | None]:
@@ -228,12 +228,12 @@ def write(docs: Path) -> list[Path]:
     """Render every reading into its place; returns the files written."""
     from rnnbench.io import write_text
 
-    written = []
+    written, published = [], studies(docs)
     for template in READINGS:
         if not (docs / TEMPLATES / template).is_file():
             continue
         path, markers = _target(docs, template)
-        text = render(docs, template)
+        text = render(docs, template, published)
         if markers is not None:
             start, end = markers
             before, rest = path.read_text().split(start, 1)
@@ -267,7 +267,7 @@ def differences(docs: Path, limit: int = 5) -> list[str]:
     the file, line and what the tables give."""
     import difflib
 
-    found = []
+    found, published = [], studies(docs)
     for template in READINGS:
         if not (docs / TEMPLATES / template).is_file():
             continue
@@ -277,7 +277,7 @@ def differences(docs: Path, limit: int = 5) -> list[str]:
         except (OSError, ValueError) as error:
             found.append(str(error))
             continue
-        given = render(docs, template).splitlines()
+        given = render(docs, template, published).splitlines()
         offset = 0 if markers is None else path.read_text().split(markers[0], 1)[0].count("\n") + 1
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, written, given, autojunk=False).get_opcodes():
             if tag == "equal":

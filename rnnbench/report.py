@@ -56,9 +56,9 @@ POSITIVE_COLUMNS = ["precision_mean", "recall_mean", "f1_mean"]
 
 
 def leaderboard_table(results: Results) -> dict:
-    """The leaderboard's columns and rows, sorted by mean test accuracy; the best row and the rows
-    it is not shown better than (no evidence of an order at the study's runs) are marked. For a binary dataset, the positive class's precision,
-    recall and F1 (means over seeds) stand beside accuracy."""
+    """The leaderboard's columns and rows, sorted by mean test accuracy; the best row and the rows it is
+    not shown better than (no evidence of an order at the study's runs) are marked. For a binary
+    dataset, the positive class's precision, recall and F1 (means over seeds) stand beside accuracy."""
     positive_class = results.positive_class
     tied = set(tied_with_best(results.pairs, results.best)) if len(results.pairs) else set(results.order)
     binary = positive_class is not None and all(c in results.summary for c in POSITIVE_COLUMNS)
